@@ -1,0 +1,1 @@
+"""xDSL passes of the tiler (installed as `tiler_passes`)."""

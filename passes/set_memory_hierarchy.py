@@ -1,0 +1,89 @@
+"""set-memory-hierarchy: attach a memory hierarchy to the module, or replace its own.
+
+Options mirror tiler-opt's flags: `l1`, `l2`, `l3` (bytes; the L3 - L2 - L1 chain, levels
+not given keep their documented defaults), `default-mem-level` (the home level graph
+tensors live in) and `hierarchy-file` (a JSON hierarchy, for any other graph of levels).
+When the home level changes, tensors that lived in the old home move to the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Attribute
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriteWalker,
+    TypeConversionPattern,
+    attr_type_rewrite_pattern,
+)
+from xdsl.utils.exceptions import DiagnosticException
+
+from tiler_dialect.attributes import (
+    HIERARCHY_ATTR_NAME,
+    MemoryHierarchyAttr,
+    MemorySpaceAttr,
+    hierarchy_of,
+    memory_level_of,
+)
+from tiler_dialect.hierarchy import HierarchyError, MemoryHierarchy
+
+
+@dataclass(frozen=True)
+class SetMemoryHierarchyPass(ModulePass):
+    name = "set-memory-hierarchy"
+
+    l1: int | None = None
+    l2: int | None = None
+    l3: int | None = None
+    default_mem_level: str | None = None
+    hierarchy_file: str | None = None
+
+    def hierarchy(self) -> MemoryHierarchy:
+        """The hierarchy these options describe; HierarchyError if they are invalid."""
+        if self.hierarchy_file is not None:
+            if any(v is not None for v in (self.l1, self.l2, self.l3)):
+                raise HierarchyError(
+                    "give either a hierarchy file or level sizes (--l1/--l2/--l3), not both"
+                )
+            h = MemoryHierarchy.load(self.hierarchy_file)
+            if self.default_mem_level is not None:
+                h.setDefaultMemoryLevel(self.default_mem_level)
+            return h
+        return MemoryHierarchy.fromSizes(self.l1, self.l2, self.l3, self.default_mem_level)
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        try:
+            new = self.hierarchy()
+        except HierarchyError as e:
+            raise DiagnosticException(f"invalid memory hierarchy: {e}") from None
+        old_home = hierarchy_of(op).defaultName
+        op.attributes[HIERARCHY_ATTR_NAME] = MemoryHierarchyAttr.from_hierarchy(new)
+        if old_home != new.defaultName:
+            PatternRewriteWalker(_MoveHome(old_home, new.defaultName)).rewrite_module(op)
+        _check_levels_exist(op, new)
+
+
+class _MoveHome(TypeConversionPattern):
+    recursive = True
+
+    def __init__(self, old: str, new: str):
+        super().__init__()
+        self.old, self.new = old, new
+
+    @attr_type_rewrite_pattern
+    def convert_type(self, typ: MemorySpaceAttr) -> Attribute | None:
+        return MemorySpaceAttr(self.new) if typ.level_name == self.old else None
+
+
+def _check_levels_exist(module: ModuleOp, hierarchy: MemoryHierarchy) -> None:
+    for inner in module.walk():
+        for value in (*inner.results, *(a for r in inner.regions for b in r.blocks for a in b.args)):
+            level = memory_level_of(value.type)
+            if level is not None and level not in hierarchy.memoryLevels:
+                raise DiagnosticException(
+                    f"the new hierarchy has no level \"{level}\", but {inner.name} uses it "
+                    f"(levels: {', '.join(hierarchy.memoryLevels)})"
+                )

@@ -1,0 +1,62 @@
+"""The tiler dialect's compute ops, one module per family."""
+
+from tiler_dialect.ops.base import NAME_ATTR, TilerOp, element_dtype
+from tiler_dialect.ops.contraction import GemmOp, MatMulOp
+from tiler_dialect.ops.data_movement import (
+    ConcatOp,
+    PadOp,
+    ReduceMeanOp,
+    ReshapeOp,
+    SliceOp,
+    TransposeOp,
+)
+from tiler_dialect.ops.elementwise import (
+    AddOp,
+    ClipOp,
+    DivOp,
+    GeluOp,
+    HardSigmoidOp,
+    HardSwishOp,
+    MulOp,
+    PowOp,
+    ReluOp,
+    SigmoidOp,
+    SqrtOp,
+    SubOp,
+    TanhOp,
+)
+from tiler_dialect.ops.normalization import BatchNormOp, LayerNormOp, SoftmaxOp
+from tiler_dialect.ops.spatial import AveragePoolOp, ConvOp, GlobalAveragePoolOp, MaxPoolOp
+
+ALL_OPS: tuple[type[TilerOp], ...] = (
+    ConvOp,
+    GemmOp,
+    MatMulOp,
+    AddOp,
+    SubOp,
+    MulOp,
+    DivOp,
+    PowOp,
+    ReluOp,
+    ClipOp,
+    SigmoidOp,
+    TanhOp,
+    GeluOp,
+    HardSwishOp,
+    HardSigmoidOp,
+    SqrtOp,
+    MaxPoolOp,
+    AveragePoolOp,
+    GlobalAveragePoolOp,
+    SoftmaxOp,
+    LayerNormOp,
+    BatchNormOp,
+    TransposeOp,
+    ConcatOp,
+    SliceOp,
+    PadOp,
+    ReduceMeanOp,
+    ReshapeOp,
+)
+
+__all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS", "NAME_ATTR", "TilerOp", "element_dtype"]

@@ -1,0 +1,139 @@
+"""Contractions: Gemm and (batched, broadcasting) MatMul, with ONNX semantics."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from collections.abc import Sequence
+
+import numpy as np
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr
+from xdsl.irdl import irdl_op_definition, prop_def
+from xdsl.utils.exceptions import VerifyException
+
+from tiler_dialect.ops.base import Props, Shape, TilerOp, broadcast_shapes, get_bool, get_float
+from tiler_dialect.tiling import (
+    IterDim,
+    IterKind,
+    OperandAccess,
+    TilingDescription,
+    broadcast_map,
+    d,
+    dims_map,
+)
+
+
+@irdl_op_definition
+class GemmOp(TilerOp):
+    """Y = alpha * A' @ B' + beta * C, with A' = A^T if transA, B' = B^T if transB and C
+    (optional) broadcast to the result."""
+
+    name = "tiler.gemm"
+    NUM_INPUTS: ClassVar = (2, 3)
+
+    alpha = prop_def(FloatAttr)
+    beta = prop_def(FloatAttr)
+    transA = prop_def(IntegerAttr)
+    transB = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        a, b = shapes[0], shapes[1]
+        if len(a) != 2 or len(b) != 2:
+            raise VerifyException(f"A and B must be matrices, got ranks {len(a)} and {len(b)}")
+        m, k = a[::-1] if get_bool(props, "transA") else a
+        k2, n = b[::-1] if get_bool(props, "transB") else b
+        if k != k2:
+            raise VerifyException(f"inner dimensions differ: A' is {m}x{k}, B' is {k2}x{n}")
+        if len(shapes) == 3:
+            c = shapes[2]
+            if len(c) > 2 or any(cd not in (1, yd) for cd, yd in zip(c[::-1], (n, m))):
+                raise VerifyException(f"C of shape {list(c)} does not broadcast to [{m}, {n}]")
+        return (m, n)
+
+    def tiling(self) -> TilingDescription:
+        a = self.input_shapes[0]
+        trans_a = get_bool(self.properties, "transA")
+        trans_b = get_bool(self.properties, "transB")
+        m, n = self.output_shape
+        k = a[0] if trans_a else a[1]
+        dims = (IterDim("m", m), IterDim("n", n), IterDim("k", k, IterKind.REDUCTION))
+        dm, dn, dk = d(0), d(1), d(2)
+        inputs = [
+            OperandAccess(dims_map(3, [dk, dm] if trans_a else [dm, dk])),
+            OperandAccess(dims_map(3, [dn, dk] if trans_b else [dk, dn])),
+        ]
+        if len(self.inputs) == 3:
+            inputs.append(OperandAccess(broadcast_map(3, self.input_shapes[2], (m, n))))
+        return TilingDescription(
+            dims, tuple(inputs), (OperandAccess(dims_map(3, [dm, dn])),), combine="sum"
+        )
+
+    def compute(self, a: np.ndarray, b: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
+        if get_bool(self.properties, "transA"):
+            a = a.T
+        if get_bool(self.properties, "transB"):
+            b = b.T
+        alpha = get_float(self.properties, "alpha")
+        beta = get_float(self.properties, "beta")
+        y = a @ b
+        if alpha != 1.0:
+            y = y * a.dtype.type(alpha)
+        if c is not None and beta != 0.0:
+            y = y + (c if beta == 1.0 else c * a.dtype.type(beta))
+        return y.astype(a.dtype, copy=False)
+
+
+@irdl_op_definition
+class MatMulOp(TilerOp):
+    """numpy.matmul semantics: batched, broadcasting, 1-D operands promoted and dropped."""
+
+    name = "tiler.matmul"
+    NUM_INPUTS: ClassVar = (2, 2)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        a, b = shapes
+        if not a or not b:
+            raise VerifyException("matmul operands must have rank >= 1")
+        a2 = (1, *a) if len(a) == 1 else a
+        b2 = (*b, 1) if len(b) == 1 else b
+        if a2[-1] != b2[-2]:
+            raise VerifyException(
+                f"inner dimensions differ: {list(a)} @ {list(b)} ({a2[-1]} vs {b2[-2]})"
+            )
+        batch = broadcast_shapes(a2[:-2], b2[:-2])
+        return (*batch, *a[-2:-1], *(b[-1:] if len(b) > 1 else ()))
+
+    def tiling(self) -> TilingDescription:
+        a, b = self.input_shapes
+        y = self.output_shape
+        batch = y[: len(y) - (len(a) > 1) - (len(b) > 1)]
+        nb = len(batch)
+        dims = [IterDim(f"b{i}", s) for i, s in enumerate(batch)]
+        if len(a) > 1:
+            dims.append(IterDim("m", a[-2]))
+        if len(b) > 1:
+            dims.append(IterDim("n", b[-1]))
+        dims.append(IterDim("k", a[-1], IterKind.REDUCTION))
+        nd = len(dims)
+        dk = d(nd - 1)
+        dm = d(nb) if len(a) > 1 else None
+        dn = d(nd - 2) if len(b) > 1 else None
+
+        def batch_part(shape: Shape) -> list:
+            bmap = broadcast_map(nd, shape[:-2], batch)
+            return list(bmap.results)
+
+        a_map = [dk] if len(a) == 1 else [*batch_part(a), dm, dk]
+        b_map = [dk] if len(b) == 1 else [*batch_part(b), dk, dn]
+        y_map = [d(i) for i in range(nb)] + [x for x in (dm, dn) if x is not None]
+        return TilingDescription(
+            tuple(dims),
+            (OperandAccess(dims_map(nd, a_map)), OperandAccess(dims_map(nd, b_map))),
+            (OperandAccess(dims_map(nd, y_map)),),
+            combine="sum",
+        )
+
+    def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.matmul(a, b).astype(a.dtype, copy=False)

@@ -1,0 +1,297 @@
+"""Ops that move or select data: Transpose, Concat, Slice, Pad (constant), the reshape
+view, and ReduceMean (a reduction over whole axes)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, IntegerAttr, TensorType, f64
+from xdsl.ir import SSAValue
+from xdsl.irdl import irdl_op_definition, prop_def
+from xdsl.utils.exceptions import VerifyException
+
+from tiler_dialect.attributes import verify_memory_level
+from tiler_dialect.ops.base import (
+    Props,
+    Shape,
+    TilerOp,
+    get_bool,
+    get_float,
+    get_int,
+    get_ints,
+    normalize_axis,
+)
+from tiler_dialect.tiling import (
+    IterDim,
+    IterKind,
+    OperandAccess,
+    OutOfBounds,
+    TilingDescription,
+    d,
+    dims_map,
+)
+
+
+def _identity_dims(shape: Shape, whole: Sequence[int] = ()) -> tuple[IterDim, ...]:
+    return tuple(IterDim(f"d{i}", s, tileable=i not in whole) for i, s in enumerate(shape))
+
+
+def _output_access(rank: int) -> OperandAccess:
+    return OperandAccess(dims_map(rank, [d(i) for i in range(rank)]))
+
+
+@irdl_op_definition
+class TransposeOp(TilerOp):
+    """Output dim i is input dim perm[i]."""
+
+    name = "tiler.transpose"
+
+    perm = prop_def(DenseArrayBase)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        x = shapes[0]
+        perm = get_ints(props, "perm")
+        if sorted(perm) != list(range(len(x))):
+            raise VerifyException(f"perm {list(perm)} is not a permutation of {len(x)} dims")
+        return tuple(x[p] for p in perm)
+
+    def tiling(self) -> TilingDescription:
+        perm = get_ints(self.properties, "perm")
+        n = len(perm)
+        inverse = [perm.index(j) for j in range(n)]
+        return TilingDescription(
+            _identity_dims(self.output_shape),
+            (OperandAccess(dims_map(n, [d(i) for i in inverse])),),
+            (_output_access(n),),
+        )
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.transpose(x, get_ints(self.properties, "perm")))
+
+
+@irdl_op_definition
+class ConcatOp(TilerOp):
+    """Concatenation along `axis`; the axis stays whole inside a tile."""
+
+    name = "tiler.concat"
+    NUM_INPUTS: ClassVar = (1, 1 << 30)
+
+    axis = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        first = shapes[0]
+        axis = normalize_axis(get_int(props, "axis"), len(first))
+        total = 0
+        for i, s in enumerate(shapes):
+            if len(s) != len(first) or any(
+                a != b for j, (a, b) in enumerate(zip(s, first)) if j != axis
+            ):
+                raise VerifyException(
+                    f"input #{i} of shape {list(s)} does not match {list(first)} outside axis {axis}"
+                )
+            total += s[axis]
+        return (*first[:axis], total, *first[axis + 1 :])
+
+    @property
+    def axis_index(self) -> int:
+        return normalize_axis(get_int(self.properties, "axis"), len(self.output_shape))
+
+    def tiling(self) -> TilingDescription:
+        axis = self.axis_index
+        n = len(self.output_shape)
+        inputs, offset = [], 0
+        for s in self.input_shapes:
+            exprs = [d(i) if i != axis else d(i) + (-offset) for i in range(n)]
+            inputs.append(OperandAccess(dims_map(n, exprs), OutOfBounds.SKIP))
+            offset += s[axis]
+        return TilingDescription(
+            _identity_dims(self.output_shape, (axis,)), tuple(inputs), (_output_access(n),)
+        )
+
+    def compute(self, *xs: np.ndarray) -> np.ndarray:
+        return np.concatenate(xs, axis=self.axis_index)
+
+
+@irdl_op_definition
+class SliceOp(TilerOp):
+    """Strided selection, one (start, end, step) per dim, already clamped as ONNX does:
+    step > 0: 0 <= start <= end <= size; step < 0: -1 <= end <= start < size."""
+
+    name = "tiler.slice"
+
+    starts = prop_def(DenseArrayBase)
+    ends = prop_def(DenseArrayBase)
+    steps = prop_def(DenseArrayBase)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        x = shapes[0]
+        starts, ends, steps = (get_ints(props, k) for k in ("starts", "ends", "steps"))
+        if not len(starts) == len(ends) == len(steps) == len(x):
+            raise VerifyException(f"starts, ends and steps need one value per dim ({len(x)})")
+        out = []
+        for i, (size, b, e, s) in enumerate(zip(x, starts, ends, steps)):
+            if s == 0:
+                raise VerifyException(f"step of dim {i} is zero")
+            ok = 0 <= b <= e <= size if s > 0 else -1 <= e <= b < size
+            if not ok:
+                raise VerifyException(
+                    f"dim {i}: start {b}, end {e}, step {s} are not clamped to size {size}"
+                )
+            count = -(-(e - b) // s)
+            if count < 1:
+                raise VerifyException(f"dim {i}: the slice selects no elements")
+            out.append(count)
+        return tuple(out)
+
+    def tiling(self) -> TilingDescription:
+        starts, steps = get_ints(self.properties, "starts"), get_ints(self.properties, "steps")
+        n = len(starts)
+        x_map = dims_map(n, [d(i) * steps[i] + starts[i] for i in range(n)])
+        return TilingDescription(
+            _identity_dims(self.output_shape), (OperandAccess(x_map),), (_output_access(n),)
+        )
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        starts, ends, steps = (get_ints(self.properties, k) for k in ("starts", "ends", "steps"))
+        index = tuple(
+            slice(b, None if e < 0 else e, s) for b, e, s in zip(starts, ends, steps)
+        )
+        return np.ascontiguousarray(x[index])
+
+
+@irdl_op_definition
+class PadOp(TilerOp):
+    """Constant padding; `pads` are begins then ends per dim, negative values crop."""
+
+    name = "tiler.pad"
+
+    pads = prop_def(DenseArrayBase)
+    value = prop_def(FloatAttr)
+
+    @staticmethod
+    def value_attr(value: float) -> FloatAttr:
+        return FloatAttr(float(value), f64)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        x = shapes[0]
+        pads = get_ints(props, "pads")
+        if len(pads) != 2 * len(x):
+            raise VerifyException(f"pads needs {2 * len(x)} values, got {len(pads)}")
+        out = tuple(s + pads[i] + pads[i + len(x)] for i, s in enumerate(x))
+        if any(o < 1 for o in out):
+            raise VerifyException(f"padding {list(pads)} leaves no elements of {list(x)}")
+        if any(-p > s for p, s in zip(pads, (*x, *x))):
+            raise VerifyException(f"negative pads {list(pads)} crop more than {list(x)}")
+        return out
+
+    def tiling(self) -> TilingDescription:
+        pads = get_ints(self.properties, "pads")
+        n = len(pads) // 2
+        x_map = dims_map(n, [d(i) + (-pads[i]) for i in range(n)])
+        return TilingDescription(
+            _identity_dims(self.output_shape),
+            (OperandAccess(x_map, OutOfBounds.PAD, get_float(self.properties, "value")),),
+            (_output_access(n),),
+        )
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        pads = get_ints(self.properties, "pads")
+        n = x.ndim
+        crop = tuple(
+            slice(max(0, -pads[i]), x.shape[i] - max(0, -pads[i + n])) for i in range(n)
+        )
+        widths = [(max(0, pads[i]), max(0, pads[i + n])) for i in range(n)]
+        value = x.dtype.type(get_float(self.properties, "value"))
+        return np.pad(x[crop], widths, constant_values=value)
+
+
+@irdl_op_definition
+class ReduceMeanOp(TilerOp):
+    """Mean over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`."""
+
+    name = "tiler.reduce_mean"
+
+    axes = prop_def(DenseArrayBase)
+    keepdims = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        x = shapes[0]
+        axes = get_ints(props, "axes")
+        if not axes or list(axes) != sorted(set(axes)) or axes[0] < 0 or axes[-1] >= len(x):
+            raise VerifyException(
+                f"axes {list(axes)} must be sorted, unique and within rank {len(x)}"
+            )
+        keep = get_bool(props, "keepdims")
+        return tuple(1 if i in axes else s for i, s in enumerate(x) if keep or i not in axes)
+
+    def tiling(self) -> TilingDescription:
+        x = self.input_shapes[0]
+        axes = get_ints(self.properties, "axes")
+        keep = get_bool(self.properties, "keepdims")
+        kept = [i for i in range(len(x)) if i not in axes]
+        # iteration space: the kept dims (parallel), then the reduced ones
+        order = kept + list(axes)
+        dims = tuple(
+            IterDim(f"d{i}", x[i], IterKind.PARALLEL if i in kept else IterKind.REDUCTION)
+            for i in order
+        )
+        n = len(order)
+        position = {dim: p for p, dim in enumerate(order)}
+        x_map = dims_map(n, [d(position[i]) for i in range(len(x))])
+        y_map = dims_map(
+            n, [0 if i in axes else d(position[i]) for i in range(len(x)) if keep or i not in axes]
+        )
+        return TilingDescription(dims, (OperandAccess(x_map),), (OperandAccess(y_map),))
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        axes = get_ints(self.properties, "axes")
+        keep = get_bool(self.properties, "keepdims")
+        mean = x.astype(np.float64).mean(axis=axes, keepdims=keep)
+        if np.issubdtype(x.dtype, np.integer):
+            mean = np.trunc(mean)
+        return np.asarray(mean).astype(x.dtype)
+
+
+@irdl_op_definition
+class ReshapeOp(TilerOp):
+    """A view of the input with another shape (same elements, same order). Reshape,
+    Flatten, Squeeze and Unsqueeze all import as this op; it moves no data."""
+
+    name = "tiler.reshape"
+    IS_VIEW: ClassVar = True
+
+    @classmethod
+    def build_view(cls, source: SSAValue, shape: Sequence[int], attributes=None) -> ReshapeOp:
+        t = source.type
+        assert isinstance(t, TensorType)
+        return cls([source], TensorType(t.element_type, list(shape), t.encoding), attributes=attributes)
+
+    def verify_(self) -> None:
+        if len(self.inputs) != 1:
+            raise VerifyException(f"expects 1 input(s), got {len(self.inputs)}")
+        if self.outputs or len(self.res) != 1:
+            raise VerifyException("a reshape view has exactly one result and no destination")
+        src, dst = self.inputs[0].type, self.res[0].type
+        if not isinstance(src, TensorType) or not isinstance(dst, TensorType):
+            raise VerifyException("a reshape view takes and returns tensors")
+        verify_memory_level(src, self, "input #0")
+        verify_memory_level(dst, self, "result")
+        if src.element_type != dst.element_type:
+            raise VerifyException("a reshape view keeps the element type")
+        if src.encoding != dst.encoding:
+            raise VerifyException("a reshape view keeps the memory level")
+        a, b = math.prod(src.get_shape()), math.prod(dst.get_shape())
+        if a != b:
+            raise VerifyException(f"a reshape view keeps the element count ({a} vs {b})")
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(self.output_shape)

@@ -1,0 +1,149 @@
+"""Normalizations: Softmax (opset-13 single-axis form), LayerNormalization and
+BatchNormalization (inference). The normalized axes must stay whole inside a tile."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from collections.abc import Sequence
+
+import numpy as np
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr
+from xdsl.irdl import irdl_op_definition, prop_def
+from xdsl.utils.exceptions import VerifyException
+
+from tiler_dialect.ops.base import Props, Shape, TilerOp, get_float, get_int, normalize_axis
+from tiler_dialect.tiling import (
+    IterDim,
+    OperandAccess,
+    TilingDescription,
+    broadcast_map,
+    d,
+    dims_map,
+)
+
+
+def _identity_description(
+    shape: Shape, whole: set[int], params: Sequence[Sequence]
+) -> TilingDescription:
+    """Output indexed like input 0; `whole` dims cannot be tiled; `params` are the
+    operand-dim -> iteration-dim maps of the other inputs."""
+    n = len(shape)
+    dims = tuple(IterDim(f"d{i}", s, tileable=i not in whole) for i, s in enumerate(shape))
+    ident = dims_map(n, [d(i) for i in range(n)])
+    inputs = [OperandAccess(ident)] + [OperandAccess(dims_map(n, p)) for p in params]
+    return TilingDescription(dims, tuple(inputs), (OperandAccess(ident),))
+
+
+@irdl_op_definition
+class SoftmaxOp(TilerOp):
+    """exp(x) / sum(exp(x)) along `axis` (the opset-13 definition; older opsets' 2-D
+    coercion is expressed with reshapes on import)."""
+
+    name = "tiler.softmax"
+    FLOAT_ONLY: ClassVar = True
+
+    axis = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        normalize_axis(get_int(props, "axis"), len(shapes[0]))
+        return shapes[0]
+
+    @property
+    def axis_index(self) -> int:
+        return normalize_axis(get_int(self.properties, "axis"), len(self.output_shape))
+
+    def tiling(self) -> TilingDescription:
+        return _identity_description(self.output_shape, {self.axis_index}, [])
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        axis = self.axis_index
+        shifted = x - x.max(axis=axis, keepdims=True)
+        e = np.exp(shifted)
+        return (e / e.sum(axis=axis, keepdims=True)).astype(x.dtype, copy=False)
+
+
+@irdl_op_definition
+class LayerNormOp(TilerOp):
+    """(x - mean) / sqrt(var + epsilon) * scale + bias over the dims from `axis` on."""
+
+    name = "tiler.layer_norm"
+    NUM_INPUTS: ClassVar = (2, 3)
+    FLOAT_ONLY: ClassVar = True
+
+    axis = prop_def(IntegerAttr)
+    epsilon = prop_def(FloatAttr)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        x = shapes[0]
+        axis = normalize_axis(get_int(props, "axis"), len(x))
+        normalized = x[axis:]
+        for name, s in zip(("scale", "bias"), shapes[1:]):
+            if len(s) > len(normalized) or any(
+                a not in (1, b) for a, b in zip(s[::-1], normalized[::-1])
+            ):
+                raise VerifyException(
+                    f"{name} of shape {list(s)} does not broadcast to the normalized "
+                    f"shape {list(normalized)}"
+                )
+        return x
+
+    @property
+    def axis_index(self) -> int:
+        return normalize_axis(get_int(self.properties, "axis"), len(self.output_shape))
+
+    def tiling(self) -> TilingDescription:
+        x = self.output_shape
+        n = len(x)
+        params = [list(broadcast_map(n, s, x).results) for s in self.input_shapes[1:]]
+        return _identity_description(x, set(range(self.axis_index, n)), params)
+
+    def compute(self, x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+        axes = tuple(range(self.axis_index, x.ndim))
+        eps = get_float(self.properties, "epsilon")
+        xf = x.astype(np.float64)
+        mean = xf.mean(axis=axes, keepdims=True)
+        var = ((xf - mean) ** 2).mean(axis=axes, keepdims=True)
+        y = (xf - mean) / np.sqrt(var + eps) * scale
+        if bias is not None:
+            y = y + bias
+        return y.astype(x.dtype)
+
+
+@irdl_op_definition
+class BatchNormOp(TilerOp):
+    """Inference batch norm: (x - mean) / sqrt(var + epsilon) * scale + bias, per channel
+    (dim 1). Inputs: X, scale, bias, mean, var."""
+
+    name = "tiler.batch_norm"
+    NUM_INPUTS: ClassVar = (5, 5)
+    FLOAT_ONLY: ClassVar = True
+
+    epsilon = prop_def(FloatAttr)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        x = shapes[0]
+        if len(x) < 2:
+            raise VerifyException(f"input must be (N, C, ...), got rank {len(x)}")
+        for name, s in zip(("scale", "bias", "mean", "var"), shapes[1:]):
+            if s != (x[1],):
+                raise VerifyException(f"{name} must have shape [{x[1]}], got {list(s)}")
+        return x
+
+    @classmethod
+    def infer_element_type(cls, element_types, props):
+        # ONNX lets mean/var have their own float type; the result is X's
+        return super().infer_element_type(element_types[:3], props)
+
+    def tiling(self) -> TilingDescription:
+        return _identity_description(self.output_shape, set(), [[d(1)]] * 4)
+
+    def compute(self, x, scale, bias, mean, var) -> np.ndarray:
+        eps = get_float(self.properties, "epsilon")
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        f = lambda a: a.astype(np.float64).reshape(shape)  # noqa: E731
+        y = (x.astype(np.float64) - f(mean)) / np.sqrt(f(var) + eps) * f(scale) + f(bias)
+        return y.astype(x.dtype)

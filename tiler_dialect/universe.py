@@ -1,0 +1,25 @@
+"""Entry point (`xdsl.universe`) that lets plain `xdsl-opt` parse tiler IR and run its passes.
+
+Factories import lazily, as xDSL's own registry does, so that discovering the universe
+costs nothing until the dialect or a pass is used.
+"""
+
+from xdsl.universe import Universe
+
+
+def _dialect():
+    from tiler_dialect.dialect import Tiler
+
+    return Tiler
+
+
+def _set_memory_hierarchy():
+    from tiler_passes.set_memory_hierarchy import SetMemoryHierarchyPass
+
+    return SetMemoryHierarchyPass
+
+
+TILER_UNIVERSE = Universe(
+    all_dialects={"tiler": _dialect},
+    all_passes={"set-memory-hierarchy": _set_memory_hierarchy},
+)

@@ -1,0 +1,1 @@
+"""Command-line tools of the tiler and the engines behind them (installed as `tiler_tools`)."""
