@@ -1,0 +1,5 @@
+"""The executor that proves every stage right: it runs the IR with numpy kernels."""
+
+from tiler_tools.executor.interpreter import ExecutionError, execute, signature
+
+__all__ = ["ExecutionError", "execute", "signature"]

@@ -1,0 +1,53 @@
+"""ONNX import: a model (.onnx protobuf or .onnxtxt text) becomes a module of tiler ops.
+
+    module = import_onnx("model.onnx", MemoryHierarchy.default(), {"input": (1, 3, 32, 32)})
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+from xdsl.dialects.builtin import ModuleOp
+
+from tiler_dialect.hierarchy import MemoryHierarchy
+from tiler_tools.onnx_frontend.converters import CONVERTERS
+from tiler_tools.onnx_frontend.errors import (
+    DynamicShape,
+    ImportFailure,
+    MalformedModel,
+    UnsupportedFeature,
+    UnsupportedOp,
+)
+from tiler_tools.onnx_frontend.graph import import_graph, supported_ops_text
+from tiler_tools.onnx_frontend.loading import load_model, parse_model_bytes, parse_model_text
+
+
+def import_onnx(
+    model: onnx.ModelProto | str | Path,
+    hierarchy: MemoryHierarchy | None = None,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+) -> ModuleOp:
+    """Import a model; raises ImportFailure (with a message for the user) on bad input."""
+    if not isinstance(model, onnx.ModelProto):
+        model = load_model(model)
+    return import_graph(model, hierarchy or MemoryHierarchy.default(), input_shapes or {}, CONVERTERS)
+
+
+def supported_ops() -> list[str]:
+    return sorted({(f"{d}." if d else "") + op for d, op in CONVERTERS})
+
+
+__all__ = [
+    "DynamicShape",
+    "ImportFailure",
+    "MalformedModel",
+    "UnsupportedFeature",
+    "UnsupportedOp",
+    "import_onnx",
+    "load_model",
+    "parse_model_bytes",
+    "parse_model_text",
+    "supported_ops",
+    "supported_ops_text",
+]

@@ -1,0 +1,443 @@
+"""One converter per ONNX op: read the node's attributes (resolving defaults and opset
+differences), and emit the canonical tiler op. Views (Reshape, Flatten, Squeeze,
+Unsqueeze) become `tiler.reshape`; Identity and Dropout disappear."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from tiler_dialect.ops import (
+    AddOp,
+    AveragePoolOp,
+    BatchNormOp,
+    ClipOp,
+    ConcatOp,
+    ConvOp,
+    DivOp,
+    GeluOp,
+    GemmOp,
+    GlobalAveragePoolOp,
+    HardSigmoidOp,
+    HardSwishOp,
+    LayerNormOp,
+    MatMulOp,
+    MaxPoolOp,
+    MulOp,
+    PadOp,
+    PowOp,
+    ReduceMeanOp,
+    ReluOp,
+    SigmoidOp,
+    SliceOp,
+    SoftmaxOp,
+    SqrtOp,
+    SubOp,
+    TanhOp,
+    TransposeOp,
+)
+from tiler_dialect.ops.base import bool_attr, float_attr, int_attr, ints_attr
+from tiler_dialect.ops.spatial import Window
+from tiler_tools.onnx_frontend.errors import MalformedModel
+from tiler_tools.onnx_frontend.graph import Const, Converter, Node, Value, value_shape
+from xdsl.dialects.builtin import StringAttr
+
+CONVERTERS: dict[tuple[str, str], Converter] = {}
+
+
+def converter(*op_types: str, domain: str = ""):
+    def register(fn: Converter) -> Converter:
+        for op in op_types:
+            CONVERTERS[(domain, op)] = fn
+        return fn
+
+    return register
+
+
+def _axis(n: Node, axis: int, rank: int, what: str = "axis") -> int:
+    if not -rank <= axis < max(rank, 1):
+        raise n.fail(f"{what} {axis} is out of range for rank {rank}")
+    return axis % rank if rank else 0
+
+
+def _ints(values: object) -> list[int]:
+    return [int(v) for v in np.asarray(values).reshape(-1)]
+
+
+# -- elementwise ------------------------------------------------------------------------
+
+_UNARY = {"Relu": ReluOp, "Sigmoid": SigmoidOp, "Tanh": TanhOp, "Sqrt": SqrtOp, "HardSwish": HardSwishOp}
+_BINARY = {"Add": AddOp, "Sub": SubOp, "Mul": MulOp, "Div": DivOp, "Pow": PowOp}
+
+
+@converter(*_UNARY)
+def _unary(n: Node) -> Sequence[Value]:
+    return [n.emit(_UNARY[n.proto.op_type], [n.input(0)])]
+
+
+@converter(*_BINARY)
+def _binary(n: Node) -> Sequence[Value]:
+    if "axis" in n.attrs:
+        raise n.fail("legacy broadcasting along 'axis' (opset < 7) is not supported")
+    return [n.emit(_BINARY[n.proto.op_type], [n.input(0), n.input(1)])]
+
+
+@converter("HardSigmoid")
+def _hard_sigmoid(n: Node) -> Sequence[Value]:
+    props = {"alpha": float_attr(n.attr("alpha", 0.2)), "beta": float_attr(n.attr("beta", 0.5))}
+    return [n.emit(HardSigmoidOp, [n.input(0)], props)]
+
+
+@converter("Gelu")
+@converter("Gelu", domain="com.microsoft")
+def _gelu(n: Node) -> Sequence[Value]:
+    mode = n.attr("approximate", "none")
+    if mode not in ("none", "tanh"):
+        raise n.fail(f"approximate must be 'none' or 'tanh', got '{mode}'")
+    return [n.emit(GeluOp, [n.input(0)], {"approximate": StringAttr(str(mode))})]
+
+
+@converter("Clip")
+def _clip(n: Node) -> Sequence[Value]:
+    props = {}
+    if n.opset < 11:
+        for key in ("min", "max"):
+            if key in n.attrs:
+                props[key] = ClipOp.bound(float(n.attrs[key]))  # type: ignore[arg-type]
+    else:
+        for i, key in ((1, "min"), (2, "max")):
+            if n.has_input(i):
+                props[key] = ClipOp.bound(float(n.const_input(i, f"Clip {key}").reshape(-1)[0]))
+    return [n.emit(ClipOp, [n.input(0)], props)]
+
+
+# -- windows ----------------------------------------------------------------------------
+
+
+def _pads(
+    n: Node,
+    spatial: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+) -> list[int]:
+    """Explicit begin/end pads, with ONNX's auto_pad resolved."""
+    r = len(spatial)
+    auto = n.attr("auto_pad", "NOTSET")
+    if auto in ("NOTSET", ""):
+        pads = _ints(n.attr("pads", [0] * (2 * r)))
+        if len(pads) != 2 * r:
+            raise n.fail(f"pads needs {2 * r} values, got {len(pads)}")
+        return pads
+    if auto == "VALID":
+        return [0] * (2 * r)
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        begins, ends = [], []
+        for size, k, s, d in zip(spatial, kernel, strides, dilations):
+            out = -(-size // s)
+            total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
+            small = total // 2
+            begin = small if auto == "SAME_UPPER" else total - small
+            begins.append(begin)
+            ends.append(total - begin)
+        return begins + ends
+    raise n.fail(f"auto_pad '{auto}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER")
+
+
+def _window_props(n: Node, kernel: Sequence[int]) -> dict:
+    spatial = n.shape(0)[2:]
+    r = len(spatial)
+    if len(kernel) != r:
+        raise n.fail(f"kernel has {len(kernel)} spatial dims, the input has {r}")
+    strides = _ints(n.attr("strides", [1] * r))
+    dilations = _ints(n.attr("dilations", [1] * r))
+    pads = _pads(n, spatial, kernel, strides, dilations)
+    return {"strides": ints_attr(strides), "dilations": ints_attr(dilations), "pads": ints_attr(pads)}
+
+
+@converter("Conv")
+def _conv(n: Node) -> Sequence[Value]:
+    if len(n.shape(0)) < 3:
+        raise n.fail(f"input must be (N, C, spatial...), got rank {len(n.shape(0))}")
+    kernel = n.shape(1)[2:]
+    declared = n.attr("kernel_shape")
+    if declared is not None and _ints(declared) != list(kernel):
+        raise n.fail(f"kernel_shape {_ints(declared)} differs from the weight's {list(kernel)}")
+    props = _window_props(n, kernel)
+    props["group"] = int_attr(n.attr("group", 1))
+    return [n.emit(ConvOp, n.inputs()[:3], props)]
+
+
+def _pool_props(n: Node) -> dict:
+    if len(n.shape(0)) < 3:
+        raise n.fail(f"input must be (N, C, spatial...), got rank {len(n.shape(0))}")
+    if "kernel_shape" not in n.attrs:
+        raise MalformedModel(f"{n.label}: kernel_shape is required")
+    kernel = _ints(n.attrs["kernel_shape"])
+    props = _window_props(n, kernel)
+    ceil = int(n.attr("ceil_mode", 0))
+    if ceil and n.attr("auto_pad", "NOTSET") not in ("NOTSET", ""):
+        raise n.fail("ceil_mode together with auto_pad is not supported")
+    props["kernel_shape"] = ints_attr(kernel)
+    props["ceil_mode"] = bool_attr(bool(ceil))
+    return props
+
+
+@converter("MaxPool")
+def _max_pool(n: Node) -> Sequence[Value]:
+    n.require_single_output("the pooled values (not Indices)")
+    return [n.emit(MaxPoolOp, [n.input(0)], _pool_props(n))]
+
+
+@converter("AveragePool")
+def _average_pool(n: Node) -> Sequence[Value]:
+    props = _pool_props(n)
+    props["count_include_pad"] = bool_attr(bool(n.attr("count_include_pad", 0)))
+    return [n.emit(AveragePoolOp, [n.input(0)], props)]
+
+
+@converter("GlobalAveragePool")
+def _global_average_pool(n: Node) -> Sequence[Value]:
+    return [n.emit(GlobalAveragePoolOp, [n.input(0)])]
+
+
+# -- contractions -----------------------------------------------------------------------
+
+
+@converter("Gemm")
+def _gemm(n: Node) -> Sequence[Value]:
+    props = {
+        "alpha": float_attr(n.attr("alpha", 1.0)),
+        "beta": float_attr(n.attr("beta", 1.0)),
+        "transA": bool_attr(bool(n.attr("transA", 0))),
+        "transB": bool_attr(bool(n.attr("transB", 0))),
+    }
+    return [n.emit(GemmOp, n.inputs()[:3], props)]
+
+
+@converter("MatMul")
+def _matmul(n: Node) -> Sequence[Value]:
+    return [n.emit(MatMulOp, [n.input(0), n.input(1)])]
+
+
+# -- normalizations ---------------------------------------------------------------------
+
+
+@converter("Softmax")
+def _softmax(n: Node) -> Sequence[Value]:
+    x = n.input(0)
+    shape = n.shape(0)
+    if n.opset >= 13:
+        return [n.emit(SoftmaxOp, [x], {"axis": int_attr(n.attr("axis", -1))})]
+    # opsets 1-11: the input is coerced to 2-D at `axis`, normalized along the second dim
+    axis = _axis(n, int(n.attr("axis", 1)), len(shape))  # type: ignore[arg-type]
+    rows, cols = math.prod(shape[:axis]), math.prod(shape[axis:])
+    flat = n.emit_view(x, (rows, cols))
+    y = n.emit(SoftmaxOp, [flat], {"axis": int_attr(1)})
+    return [n.emit_view(y, shape)]
+
+
+@converter("LayerNormalization")
+def _layer_norm(n: Node) -> Sequence[Value]:
+    n.require_single_output("Y (not Mean or InvStdDev)")
+    props = {"axis": int_attr(n.attr("axis", -1)), "epsilon": float_attr(n.attr("epsilon", 1e-5))}
+    return [n.emit(LayerNormOp, n.inputs()[:3], props)]
+
+
+@converter("BatchNormalization")
+def _batch_norm(n: Node) -> Sequence[Value]:
+    if n.attr("training_mode", 0):
+        raise n.fail("training_mode=1 is not supported: only inference")
+    if not n.attr("spatial", 1):
+        raise n.fail("spatial=0 (per-activation statistics) is not supported")
+    n.require_single_output("Y (not the running statistics)")
+    return [n.emit(BatchNormOp, n.inputs()[:5], {"epsilon": float_attr(n.attr("epsilon", 1e-5))})]
+
+
+# -- data movement ----------------------------------------------------------------------
+
+
+@converter("Transpose")
+def _transpose(n: Node) -> Sequence[Value]:
+    rank = len(n.shape(0))
+    perm = _ints(n.attr("perm", list(range(rank))[::-1]))
+    return [n.emit(TransposeOp, [n.input(0)], {"perm": ints_attr(perm)})]
+
+
+@converter("Concat")
+def _concat(n: Node) -> Sequence[Value]:
+    if "axis" not in n.attrs:
+        raise MalformedModel(f"{n.label}: axis is required")
+    return [n.emit(ConcatOp, n.inputs(), {"axis": int_attr(n.attrs["axis"])})]
+
+
+@converter("Slice")
+def _slice(n: Node) -> Sequence[Value]:
+    shape = n.shape(0)
+    r = len(shape)
+    if n.opset < 10:
+        starts, ends = _ints(n.attr("starts", [])), _ints(n.attr("ends", []))
+        axes = _ints(n.attr("axes", list(range(len(starts)))))
+        steps = [1] * len(starts)
+    else:
+        starts = _ints(n.const_input(1, "starts"))
+        ends = _ints(n.const_input(2, "ends"))
+        axes = _ints(n.const_input(3, "axes")) if n.has_input(3) else list(range(len(starts)))
+        steps = _ints(n.const_input(4, "steps")) if n.has_input(4) else [1] * len(starts)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise MalformedModel(f"{n.label}: starts, ends, axes and steps differ in length")
+    full_starts, full_ends, full_steps = [0] * r, list(shape), [1] * r
+    seen = set()
+    for a, b, e, s in zip(axes, starts, ends, steps):
+        a = _axis(n, a, r)
+        if a in seen:
+            raise MalformedModel(f"{n.label}: axis {a} is sliced twice")
+        seen.add(a)
+        if s == 0:
+            raise MalformedModel(f"{n.label}: step of axis {a} is zero")
+        size = shape[a]
+        b = b + size if b < 0 else b
+        e = e + size if e < 0 else e
+        if s > 0:
+            b, e = min(max(b, 0), size), min(max(e, 0), size)
+        else:
+            b, e = min(max(b, 0), size - 1), min(max(e, -1), size - 1)
+        if -(-(e - b) // s) < 1:
+            raise n.fail(f"the slice of axis {a} is empty: empty tensors are not supported")
+        full_starts[a], full_ends[a], full_steps[a] = b, e, s
+    props = {"starts": ints_attr(full_starts), "ends": ints_attr(full_ends), "steps": ints_attr(full_steps)}
+    return [n.emit(SliceOp, [n.input(0)], props)]
+
+
+@converter("Pad")
+def _pad(n: Node) -> Sequence[Value]:
+    mode = n.attr("mode", "constant")
+    if mode != "constant":
+        raise n.fail(f"mode '{mode}' is not supported: only 'constant' padding")
+    r = len(n.shape(0))
+    if n.opset < 11:
+        pads = _ints(n.attr("pads", n.attr("paddings", [])))
+        value = float(n.attr("value", 0.0))  # type: ignore[arg-type]
+    else:
+        pads = _ints(n.const_input(1, "pads"))
+        value = 0.0
+        if n.has_input(2):
+            value = float(n.const_input(2, "constant_value").reshape(-1)[0])
+        if n.has_input(3):
+            axes = [_axis(n, a, r) for a in _ints(n.const_input(3, "axes"))]
+            if len(pads) != 2 * len(axes):
+                raise MalformedModel(f"{n.label}: pads needs {2 * len(axes)} values for {len(axes)} axes")
+            full = [0] * (2 * r)
+            for i, a in enumerate(axes):
+                full[a], full[a + r] = pads[i], pads[i + len(axes)]
+            pads = full
+    if len(pads) != 2 * r:
+        raise MalformedModel(f"{n.label}: pads needs {2 * r} values, got {len(pads)}")
+    return [n.emit(PadOp, [n.input(0)], {"pads": ints_attr(pads), "value": PadOp.value_attr(value)})]
+
+
+@converter("ReduceMean")
+def _reduce_mean(n: Node) -> Sequence[Value]:
+    r = len(n.shape(0))
+    keep = bool(n.attr("keepdims", 1))
+    if n.opset < 18:
+        axes = _ints(n.attr("axes")) if "axes" in n.attrs else []
+    else:
+        axes = _ints(n.const_input(1, "axes")) if n.has_input(1) else []
+        if not axes and n.attr("noop_with_empty_axes", 0):
+            return [n.input(0)]
+    axes = sorted({_axis(n, a, r) for a in axes}) if axes else list(range(r))
+    if r == 0:
+        return [n.input(0)]
+    props = {"axes": ints_attr(axes), "keepdims": bool_attr(keep)}
+    return [n.emit(ReduceMeanOp, [n.input(0)], props)]
+
+
+# -- views and no-ops -------------------------------------------------------------------
+
+
+@converter("Identity")
+def _identity(n: Node) -> Sequence[Value]:
+    return [n.input(0)]
+
+
+@converter("Dropout")
+def _dropout(n: Node) -> Sequence[Value]:
+    if n.has_input(2) and bool(n.const_input(2, "training_mode").reshape(-1)[0]):
+        raise n.fail("training_mode=true is not supported: only inference")
+    n.require_single_output("the data output (not the mask)")
+    return [n.input(0)]
+
+
+@converter("Reshape")
+def _reshape(n: Node) -> Sequence[Value]:
+    src = n.shape(0)
+    target = _ints(n.attr("shape", [])) if n.opset < 5 else _ints(n.const_input(1, "shape"))
+    allow_zero = bool(n.attr("allowzero", 0))
+    out = [src[i] if s == 0 and not allow_zero else s for i, s in enumerate(target)]
+    if out.count(-1) > 1:
+        raise MalformedModel(f"{n.label}: shape {target} has more than one -1")
+    if -1 in out:
+        known = math.prod(s for s in out if s != -1)
+        if known == 0 or math.prod(src) % known:
+            raise MalformedModel(f"{n.label}: cannot reshape {list(src)} to {target}")
+        out[out.index(-1)] = math.prod(src) // known
+    if math.prod(out) != math.prod(src) or any(s < 0 for s in out):
+        raise MalformedModel(f"{n.label}: cannot reshape {list(src)} to {target}")
+    return [n.emit_view(n.input(0), out)]
+
+
+@converter("Flatten")
+def _flatten(n: Node) -> Sequence[Value]:
+    src = n.shape(0)
+    axis = int(n.attr("axis", 1))  # type: ignore[arg-type]
+    if not -len(src) <= axis <= len(src):
+        raise n.fail(f"axis {axis} is out of range for rank {len(src)}")
+    if axis < 0:
+        axis += len(src)
+    return [n.emit_view(n.input(0), (math.prod(src[:axis]), math.prod(src[axis:])))]
+
+
+@converter("Squeeze")
+def _squeeze(n: Node) -> Sequence[Value]:
+    src = n.shape(0)
+    if n.opset < 13:
+        axes = _ints(n.attr("axes")) if "axes" in n.attrs else None
+    else:
+        axes = _ints(n.const_input(1, "axes")) if n.has_input(1) else None
+    if axes is None:
+        drop = {i for i, s in enumerate(src) if s == 1}
+    else:
+        drop = {_axis(n, a, len(src)) for a in axes}
+        for a in drop:
+            if src[a] != 1:
+                raise MalformedModel(f"{n.label}: cannot squeeze axis {a} of size {src[a]}")
+    return [n.emit_view(n.input(0), [s for i, s in enumerate(src) if i not in drop])]
+
+
+@converter("Unsqueeze")
+def _unsqueeze(n: Node) -> Sequence[Value]:
+    src = n.shape(0)
+    axes = _ints(n.attr("axes", [])) if n.opset < 13 else _ints(n.const_input(1, "axes"))
+    rank = len(src) + len(axes)
+    inserted = {_axis(n, a, rank) for a in axes}
+    if len(inserted) != len(axes):
+        raise MalformedModel(f"{n.label}: repeated axes {axes}")
+    it = iter(src)
+    return [n.emit_view(n.input(0), [1 if i in inserted else next(it) for i in range(rank)])]
+
+
+@converter("Shape")
+def _shape(n: Node) -> Sequence[Value]:
+    # shapes are static, so Shape of any tensor is a constant
+    shape = value_shape(n.input(0))
+    start, end = int(n.attr("start", 0)), n.attr("end")  # type: ignore[arg-type]
+    selected = shape[start:] if end is None else shape[start : int(end)]  # type: ignore[arg-type]
+    return [Const(np.array(selected, dtype=np.int64), n.proto.output[0])]
+
+
+@converter("Size")
+def _size(n: Node) -> Sequence[Value]:
+    return [Const(np.array(math.prod(value_shape(n.input(0))), dtype=np.int64), n.proto.output[0])]
