@@ -67,8 +67,15 @@ class MemoryLevelAttr(ParametrizedAttribute):
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        start = parser.pos
         with parser.in_angle_brackets():
-            return cls.parse_fields(parser)
+            params = cls.parse_fields(parser)
+        name, size, neighbours = params
+        try:
+            MemoryLevel(name.data, [n.data for n in neighbours], size.data)  # type: ignore[attr-defined]
+        except HierarchyError as e:
+            parser.raise_error(f"invalid memory level: {e}", start, parser.pos)
+        return params
 
     @classmethod
     def parse_fields(cls, parser: AttrParser) -> Sequence[Attribute]:
@@ -140,6 +147,17 @@ class MemoryHierarchyAttr(ParametrizedAttribute):
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        start = parser.pos
+        params = cls._parse_fields(parser)
+        default, compute, levels = params
+        try:
+            _build_hierarchy(default.data, compute.data, tuple(levels))  # type: ignore[attr-defined]
+        except HierarchyError as e:
+            parser.raise_error(f"invalid memory hierarchy: {e}", start, parser.pos)
+        return params
+
+    @classmethod
+    def _parse_fields(cls, parser: AttrParser) -> Sequence[Attribute]:
         with parser.in_angle_brackets():
             parser.parse_keyword("default")
             parser.parse_punctuation("=")
@@ -181,11 +199,17 @@ class MemoryHierarchyAttr(ParametrizedAttribute):
             raise VerifyException(f"invalid memory hierarchy: {e}") from None
 
 
-@lru_cache(maxsize=64)
 def _to_hierarchy(attr: MemoryHierarchyAttr) -> MemoryHierarchy:
-    h = MemoryHierarchy([l.to_level() for l in attr.levels])
-    h.setDefaultMemoryLevel(attr.default_level.data)
-    h.setComputeMemoryLevel(attr.compute_level.data)
+    return _build_hierarchy(attr.default_level.data, attr.compute_level.data, tuple(attr.levels))
+
+
+@lru_cache(maxsize=64)
+def _build_hierarchy(
+    default: str, compute: str, levels: tuple[MemoryLevelAttr, ...]
+) -> MemoryHierarchy:
+    h = MemoryHierarchy([l.to_level() for l in levels])
+    h.setDefaultMemoryLevel(default)
+    h.setComputeMemoryLevel(compute)
     return h
 
 

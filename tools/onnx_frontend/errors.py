@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from xdsl.utils.exceptions import DiagnosticException
 
-class ImportFailure(Exception):
-    """An ONNX model the importer cannot turn into IR; the message is for the user."""
+
+class ImportFailure(DiagnosticException):
+    """An ONNX model the importer cannot turn into IR; the message is for the user.
+
+    A DiagnosticException, so `tiler-opt --verify-diagnostics` prints it like a verifier
+    error and lit tests can check it."""
 
     kind = "error"
 
@@ -27,6 +32,9 @@ class UnsupportedFeature(ImportFailure):
     kind = "unsupported feature"
 
 
-def node_label(name: str, op_type: str, domain: str = "") -> str:
+def node_label(name: str, op_type: str, domain: str = "", outputs: list[str] | None = None) -> str:
     op = f"{domain}.{op_type}" if domain and domain != "ai.onnx" else op_type
-    return f"node '{name}' ({op})" if name else f"a {op} node"
+    if name:
+        return f"node '{name}' ({op})"
+    produced = [o for o in outputs or [] if o]
+    return f"the {op} node producing '{produced[0]}'" if produced else f"an unnamed {op} node"

@@ -80,7 +80,11 @@ def ssa_name(onnx_name: str) -> str | None:
     name = _INVALID_NAME_CHARS.sub("_", onnx_name)
     if not name or name[0].isdigit() or name[0] in "$.-":
         name = "v" + name
-    return name if len(name) <= _MAX_NAME else None
+    if len(name) > _MAX_NAME:
+        return None
+    # the form the parser gives back (it drops a `_<digits>` suffix, which the printer
+    # uses to tell equal names apart), so that printed IR re-prints identically
+    return SSAValue.extract_valid_name(name)
 
 
 @dataclass
@@ -100,7 +104,7 @@ class Node:
 
     @property
     def label(self) -> str:
-        return node_label(self.proto.name, self.proto.op_type, self.proto.domain)
+        return node_label(self.proto.name, self.proto.op_type, self.proto.domain, list(self.proto.output))
 
     def attr(self, name: str, default: object = None) -> object:
         return self.attrs.get(name, default)
@@ -352,7 +356,7 @@ class GraphBuilder:
                 produced = {o for m in rest for o in m.output}
                 why = "a cycle" if all(m in produced for m in missing) else "an undefined value"
                 raise MalformedModel(
-                    f"{node_label(n.name, n.op_type, n.domain)} uses "
+                    f"{node_label(n.name, n.op_type, n.domain, list(n.output))} uses "
                     f"{', '.join(repr(m) for m in missing)}: {why} in the graph"
                 )
             pending = rest
@@ -363,7 +367,7 @@ class GraphBuilder:
         opset = self.opsets.get(domain)
         if opset is None:
             raise MalformedModel(
-                f"{node_label(proto.name, proto.op_type, proto.domain)} uses domain "
+                f"{node_label(proto.name, proto.op_type, proto.domain, list(proto.output))} uses domain "
                 f"'{domain}', which the model does not import"
             )
         node = Node(proto, opset, self)

@@ -1,0 +1,220 @@
+"""tiler-opt: xdsl-opt with the tiler dialect and passes, ONNX input and hierarchy flags.
+
+    tiler-opt model.onnx [--l1 BYTES] [--l2 BYTES] [--l3 BYTES] [--default-mem-level NAME]
+              [--hierarchy FILE.json] [--input-shape NAME=1x3x32x32] [-p PASSES] [-o OUT.mlir]
+
+Everything xdsl-opt offers (-p, --verify-diagnostics, --split-input-file,
+--print-op-generic, -t TARGET, ...) works the same. Errors are reported as one clear
+message and a non-zero exit code; the output file is written only when everything
+succeeded, and never over the input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import IO
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import PassPipeline
+from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.xdsl_opt_main import xDSLOptMain
+
+from tiler_dialect.hierarchy import MemoryHierarchy, parse_bytes
+from tiler_passes.set_memory_hierarchy import SetMemoryHierarchyPass
+from tiler_tools.diagnostics import format_error, report
+
+ONNX_FORMATS = ("onnx", "onnxtxt")
+
+
+def _byte_count(text: str) -> int:
+    try:
+        return parse_bytes(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _input_shape(text: str) -> tuple[str, tuple[int, ...]]:
+    name, sep, dims = text.rpartition("=")
+    try:
+        shape = tuple(int(d) for d in dims.lower().split("x"))
+    except ValueError:
+        shape = ()
+    if not sep or not name or not shape or any(d <= 0 for d in shape):
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=D0xD1x... with positive dims, e.g. input=1x3x32x32; got {text!r}"
+        )
+    return name, shape
+
+
+class TilerOptMain(xDSLOptMain):
+    version_format = "tiler-opt (tiler " + version("tiler") + ") built on xdsl {xdsl_version}"
+
+    def __init__(self, args: Sequence[str] | None = None):
+        super().__init__(description="tiler-opt: the tiler's xDSL optimizer driver", args=args)
+
+    # -- arguments --------------------------------------------------------------------
+
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        h = arg_parser.add_argument_group(
+            "memory hierarchy",
+            "The L3 - L2 - L1 chain; sizes not given keep the defaults L3 8 MiB, L2 1 MiB, "
+            "L1 64 KiB. Sizes take K/KiB and M/MiB suffixes. For .mlir input, given flags "
+            "replace the module's hierarchy.",
+        )
+        h.add_argument("--l1", type=_byte_count, metavar="BYTES", help="L1 (compute level) size")
+        h.add_argument("--l2", type=_byte_count, metavar="BYTES", help="L2 size")
+        h.add_argument("--l3", type=_byte_count, metavar="BYTES", help="L3 size")
+        h.add_argument(
+            "--default-mem-level", metavar="NAME", help="home level of graph tensors (default L2)"
+        )
+        h.add_argument(
+            "--hierarchy", metavar="FILE.json", help="any other hierarchy, as a JSON file"
+        )
+        arg_parser.add_argument(
+            "--input-shape",
+            type=_input_shape,
+            action="append",
+            default=[],
+            metavar="NAME=DxDx...",
+            help="pin the shape of an ONNX graph input with dynamic dims (repeatable)",
+        )
+
+    @property
+    def hierarchy_flags_given(self) -> bool:
+        a = self.args
+        return any(v is not None for v in (a.l1, a.l2, a.l3, a.default_mem_level, a.hierarchy))
+
+    def hierarchy_pass(self) -> SetMemoryHierarchyPass:
+        a = self.args
+        return SetMemoryHierarchyPass(
+            l1=a.l1, l2=a.l2, l3=a.l3, default_mem_level=a.default_mem_level, hierarchy_file=a.hierarchy
+        )
+
+    # -- input ------------------------------------------------------------------------
+
+    def get_input_stream(self) -> tuple[IO[bytes], str]:
+        if self.args.input_file in (None, "-"):
+            return sys.stdin.buffer, "mlir"
+        return super().get_input_stream()
+
+    def get_input_name(self) -> str:
+        return "stdin" if self.args.input_file in (None, "-") else self.args.input_file
+
+    def register_all_frontends(self) -> None:
+        super().register_all_frontends()
+        self.available_frontends["onnx"] = self._import_onnx_binary
+        self.available_frontends["onnxtxt"] = self._import_onnx_text
+
+    def _import(self, model) -> ModuleOp:
+        from tiler_tools.onnx_frontend import import_onnx
+
+        hierarchy = self.hierarchy_pass().hierarchy()
+        return import_onnx(model, hierarchy, dict(self.args.input_shape))
+
+    def _import_onnx_binary(self, stream: IO[bytes]) -> ModuleOp:
+        from tiler_tools.onnx_frontend import parse_model_bytes
+
+        return self._import(parse_model_bytes(stream.read(), self.get_input_name()))
+
+    def _import_onnx_text(self, stream: IO[bytes]) -> ModuleOp:
+        from tiler_tools.onnx_frontend import parse_model_text
+
+        return self._import(parse_model_text(stream.read().decode(), self.get_input_name()))
+
+    def register_all_targets(self) -> None:
+        super().register_all_targets()
+        from tiler_tools.summary import SummaryTarget
+
+        self.available_targets["summary"] = lambda: SummaryTarget
+
+    # -- pipeline ---------------------------------------------------------------------
+
+    def setup_pipeline(self) -> None:
+        super().setup_pipeline()
+        if self.hierarchy_flags_given and self._input_format() not in ONNX_FORMATS:
+            # ONNX input gets the hierarchy at import; IR input gets it from this pass
+            self.pipeline = PassPipeline(
+                (self.hierarchy_pass(), *self.pipeline.passes), self.pipeline.callback
+            )
+
+    def _input_format(self) -> str:
+        if self.args.frontend:
+            return self.args.frontend
+        if self.args.input_file in (None, "-"):
+            return "mlir"
+        return Path(self.args.input_file).suffix.lstrip(".")
+
+    # -- running ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        if self.hierarchy_flags_given:
+            self.hierarchy_pass().hierarchy()  # report a bad hierarchy before reading input
+        self._check_output_path()
+        chunks, file_extension = self.prepare_input()
+        out = io.StringIO()
+        try:
+            for i, (chunk, offset) in enumerate(chunks):
+                if i > 0:
+                    out.write("// -----\n")
+                try:
+                    module = self.parse_chunk(chunk, file_extension, offset)
+                    if module is not None:
+                        self.apply_passes(module)
+                        out.write(self.output_resulting_program(module))
+                except ParseError as e:
+                    if not self.args.parsing_diagnostics:
+                        raise
+                    out.write(format_error(e) + "\n")
+                except DiagnosticException as e:
+                    if not self.args.verify_diagnostics:
+                        raise
+                    out.write(str(e) + "\n")
+                    for note in getattr(e, "__notes__", []):
+                        out.write(str(note) + "\n")
+        finally:
+            for chunk, _ in chunks:
+                chunk.close()
+        self._write_output(out.getvalue())
+
+    def _check_output_path(self) -> None:
+        out, src = self.args.output_file, self.args.input_file
+        if out is None or src in (None, "-"):
+            return
+        if Path(out).resolve() == Path(src).resolve():
+            raise DiagnosticException(f"refusing to overwrite the input {src} with the output")
+
+    def _write_output(self, text: str) -> None:
+        """Write all at once: an error earlier leaves no partial output file behind."""
+        path = self.args.output_file
+        if path is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        target = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        TilerOptMain(argv).run()
+    except Exception as e:
+        sys.exit(report("tiler-opt", e))
+
+
+if __name__ == "__main__":
+    main()
