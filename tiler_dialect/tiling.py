@@ -42,6 +42,8 @@ class OutOfBounds(StrEnum):
     NEVER = "never"  # the map stays inside the operand for every iteration point
     PAD = "pad"  # points outside the operand read `pad_value` (border padding)
     SKIP = "skip"  # points outside belong to another operand (concat) and are not read
+    FILL = "fill"  # points outside are computed by the op from the operand's own data
+    #                (edge/reflect/wrap padding); the dims involved are never tiled
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,12 @@ def _input_shape(text: str) -> tuple[str, tuple[int, ...]]:
     return name, shape
 
 
+def _summary_target():
+    from tiler_tools.summary import SummaryTarget  # imported on use: keeps start-up fast
+
+    return SummaryTarget
+
+
 class TilerOptMain(xDSLOptMain):
     version_format = "tiler-opt (tiler " + version("tiler") + ") built on xdsl {xdsl_version}"
 
@@ -131,9 +137,7 @@ class TilerOptMain(xDSLOptMain):
 
     def register_all_targets(self) -> None:
         super().register_all_targets()
-        from tiler_tools.summary import SummaryTarget
-
-        self.available_targets["summary"] = lambda: SummaryTarget
+        self.available_targets["summary"] = _summary_target
 
     # -- pipeline ---------------------------------------------------------------------
 

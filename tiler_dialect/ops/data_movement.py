@@ -9,9 +9,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, IntegerAttr, TensorType, f64
+from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, IntegerAttr, StringAttr, TensorType, f64
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, prop_def
+from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.attributes import verify_memory_level
@@ -23,6 +23,7 @@ from tiler_dialect.ops.base import (
     get_float,
     get_int,
     get_ints,
+    get_str,
     normalize_axis,
 )
 from tiler_dialect.tiling import (
@@ -71,7 +72,7 @@ class TransposeOp(TilerOp):
         )
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(np.transpose(x, get_ints(self.properties, "perm")))
+        return np.require(np.transpose(x, get_ints(self.properties, "perm")), requirements="C")
 
 
 @irdl_op_definition
@@ -163,17 +164,31 @@ class SliceOp(TilerOp):
         index = tuple(
             slice(b, None if e < 0 else e, s) for b, e, s in zip(starts, ends, steps)
         )
-        return np.ascontiguousarray(x[index])
+        return np.require(x[index], requirements="C")
+
+
+PAD_MODES = ("constant", "edge", "reflect", "wrap")
 
 
 @irdl_op_definition
 class PadOp(TilerOp):
-    """Constant padding; `pads` are begins then ends per dim, negative values crop."""
+    """Padding; `pads` are begins then ends per dim, negative values crop. `mode` is
+    "constant" (the default, filling with `value`), "edge", "reflect" or "wrap"."""
 
     name = "tiler.pad"
 
     pads = prop_def(DenseArrayBase)
     value = prop_def(FloatAttr)
+    mode = opt_prop_def(StringAttr)
+
+    @property
+    def pad_mode(self) -> str:
+        return get_str(self.properties, "mode") if "mode" in self.properties else "constant"
+
+    def verify_(self) -> None:
+        if self.pad_mode not in PAD_MODES:
+            raise VerifyException(f"mode must be one of {', '.join(PAD_MODES)}, got \"{self.pad_mode}\"")
+        super().verify_()
 
     @staticmethod
     def value_attr(value: float) -> FloatAttr:
@@ -196,10 +211,14 @@ class PadOp(TilerOp):
         pads = get_ints(self.properties, "pads")
         n = len(pads) // 2
         x_map = dims_map(n, [d(i) + (-pads[i]) for i in range(n)])
+        if self.pad_mode == "constant":
+            access = OperandAccess(x_map, OutOfBounds.PAD, get_float(self.properties, "value"))
+            whole: tuple[int, ...] = ()
+        else:
+            access = OperandAccess(x_map, OutOfBounds.FILL)
+            whole = tuple(i for i in range(n) if pads[i] or pads[i + n])
         return TilingDescription(
-            _identity_dims(self.output_shape),
-            (OperandAccess(x_map, OutOfBounds.PAD, get_float(self.properties, "value")),),
-            (_output_access(n),),
+            _identity_dims(self.output_shape, whole), (access,), (_output_access(n),)
         )
 
     def compute(self, x: np.ndarray) -> np.ndarray:
@@ -209,6 +228,8 @@ class PadOp(TilerOp):
             slice(max(0, -pads[i]), x.shape[i] - max(0, -pads[i + n])) for i in range(n)
         )
         widths = [(max(0, pads[i]), max(0, pads[i + n])) for i in range(n)]
+        if self.pad_mode != "constant":
+            return np.pad(x[crop], widths, mode=self.pad_mode)
         value = x.dtype.type(get_float(self.properties, "value"))
         return np.pad(x[crop], widths, constant_values=value)
 

@@ -116,7 +116,7 @@ def _bind_input(name: str, t: TensorType, value: np.ndarray) -> np.ndarray:
         if not np.can_cast(value.dtype, dtype, casting="same_kind"):
             raise ExecutionError(f"input '{name}' is {value.dtype}, the graph expects {dtype}")
         value = value.astype(dtype)
-    return np.ascontiguousarray(value)
+    return np.require(value, requirements="C")
 
 
 def execute(module: ModuleOp, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -11,7 +11,7 @@ import onnx
 from xdsl.dialects.builtin import ModuleOp
 
 from tiler_dialect.hierarchy import MemoryHierarchy
-from tiler_tools.onnx_frontend.converters import CONVERTERS
+from tiler_tools.onnx_frontend.converters import CONVERTERS, STATIC_INPUTS
 from tiler_tools.onnx_frontend.errors import (
     DynamicShape,
     ImportFailure,
@@ -31,7 +31,9 @@ def import_onnx(
     """Import a model; raises ImportFailure (with a message for the user) on bad input."""
     if not isinstance(model, onnx.ModelProto):
         model = load_model(model)
-    return import_graph(model, hierarchy or MemoryHierarchy.default(), input_shapes or {}, CONVERTERS)
+    return import_graph(
+        model, hierarchy or MemoryHierarchy.default(), input_shapes or {}, CONVERTERS, STATIC_INPUTS
+    )
 
 
 def supported_ops() -> list[str]:
@@ -39,6 +41,7 @@ def supported_ops() -> list[str]:
 
 
 __all__ = [
+    "STATIC_INPUTS",
     "DynamicShape",
     "ImportFailure",
     "MalformedModel",

@@ -39,18 +39,22 @@ from tiler_dialect.ops import (
     TransposeOp,
 )
 from tiler_dialect.ops.base import bool_attr, float_attr, int_attr, ints_attr
+from tiler_dialect.ops.data_movement import PAD_MODES
 from tiler_dialect.ops.spatial import Window
 from tiler_tools.onnx_frontend.errors import MalformedModel
-from tiler_tools.onnx_frontend.graph import Const, Converter, Node, Value, value_shape
+from tiler_tools.onnx_frontend.graph import Const, Converter, Node, Value, value_dtype, value_shape
 from xdsl.dialects.builtin import StringAttr
 
 CONVERTERS: dict[tuple[str, str], Converter] = {}
+STATIC_INPUTS: dict[tuple[str, str], frozenset[int]] = {}
+"""Inputs that must be constants at import (shapes, axes, pads, bounds), per op."""
 
 
-def converter(*op_types: str, domain: str = ""):
+def converter(*op_types: str, domain: str = "", static: tuple[int, ...] = ()):
     def register(fn: Converter) -> Converter:
         for op in op_types:
             CONVERTERS[(domain, op)] = fn
+            STATIC_INPUTS[(domain, op)] = frozenset(static)
         return fn
 
     return register
@@ -99,7 +103,7 @@ def _gelu(n: Node) -> Sequence[Value]:
     return [n.emit(GeluOp, [n.input(0)], {"approximate": StringAttr(str(mode))})]
 
 
-@converter("Clip")
+@converter("Clip", static=(1, 2))
 def _clip(n: Node) -> Sequence[Value]:
     props = {}
     if n.opset < 11:
@@ -241,9 +245,24 @@ def _softmax(n: Node) -> Sequence[Value]:
 
 @converter("LayerNormalization")
 def _layer_norm(n: Node) -> Sequence[Value]:
-    n.require_single_output("Y (not Mean or InvStdDev)")
-    props = {"axis": int_attr(n.attr("axis", -1)), "epsilon": float_attr(n.attr("epsilon", 1e-5))}
-    return [n.emit(LayerNormOp, n.inputs()[:3], props)]
+    x = n.input(0)
+    epsilon = float(n.attr("epsilon", 1e-5))  # type: ignore[arg-type]
+    props = {"axis": int_attr(n.attr("axis", -1)), "epsilon": float_attr(epsilon)}
+    results = [n.emit(LayerNormOp, n.inputs()[:3], props)]
+    if not (n.output_used(1) or n.output_used(2)):
+        return results
+    # the statistics outputs, from ops we have: Mean = mean(x), InvStdDev = 1/sqrt(var + eps)
+    dtype = value_dtype(x)
+    if n.attr("stash_type", 1) == 1 and dtype != np.float32:
+        raise n.fail(f"Mean/InvStdDev outputs of {dtype} inputs (stash_type float32) are not supported")
+    rank = len(n.shape(0))
+    axes = list(range(_axis(n, int(n.attr("axis", -1)), rank), rank))  # type: ignore[arg-type]
+    keep = {"axes": ints_attr(axes), "keepdims": bool_attr(True)}
+    mean = n.emit(ReduceMeanOp, [x], keep)
+    centered = n.emit(SubOp, [x, mean])
+    var = n.emit(ReduceMeanOp, [n.emit(MulOp, [centered, centered])], keep)
+    std = n.emit(SqrtOp, [n.emit(AddOp, [var, Const(np.array(epsilon, dtype), "epsilon")])])
+    return results + [mean, n.emit(DivOp, [Const(np.array(1, dtype), "one"), std])]
 
 
 @converter("BatchNormalization")
@@ -273,7 +292,7 @@ def _concat(n: Node) -> Sequence[Value]:
     return [n.emit(ConcatOp, n.inputs(), {"axis": int_attr(n.attrs["axis"])})]
 
 
-@converter("Slice")
+@converter("Slice", static=(1, 2, 3, 4))
 def _slice(n: Node) -> Sequence[Value]:
     shape = n.shape(0)
     r = len(shape)
@@ -311,11 +330,11 @@ def _slice(n: Node) -> Sequence[Value]:
     return [n.emit(SliceOp, [n.input(0)], props)]
 
 
-@converter("Pad")
+@converter("Pad", static=(1, 2, 3))
 def _pad(n: Node) -> Sequence[Value]:
     mode = n.attr("mode", "constant")
-    if mode != "constant":
-        raise n.fail(f"mode '{mode}' is not supported: only 'constant' padding")
+    if mode not in PAD_MODES:
+        raise n.fail(f"mode '{mode}' is not one of {', '.join(PAD_MODES)}")
     r = len(n.shape(0))
     if n.opset < 11:
         pads = _ints(n.attr("pads", n.attr("paddings", [])))
@@ -335,10 +354,13 @@ def _pad(n: Node) -> Sequence[Value]:
             pads = full
     if len(pads) != 2 * r:
         raise MalformedModel(f"{n.label}: pads needs {2 * r} values, got {len(pads)}")
-    return [n.emit(PadOp, [n.input(0)], {"pads": ints_attr(pads), "value": PadOp.value_attr(value)})]
+    props = {"pads": ints_attr(pads), "value": PadOp.value_attr(value)}
+    if mode != "constant":
+        props["mode"] = StringAttr(str(mode))
+    return [n.emit(PadOp, [n.input(0)], props)]
 
 
-@converter("ReduceMean")
+@converter("ReduceMean", static=(1,))
 def _reduce_mean(n: Node) -> Sequence[Value]:
     r = len(n.shape(0))
     keep = bool(n.attr("keepdims", 1))
@@ -363,15 +385,18 @@ def _identity(n: Node) -> Sequence[Value]:
     return [n.input(0)]
 
 
-@converter("Dropout")
+@converter("Dropout", static=(1, 2))
 def _dropout(n: Node) -> Sequence[Value]:
-    if n.has_input(2) and bool(n.const_input(2, "training_mode").reshape(-1)[0]):
-        raise n.fail("training_mode=true is not supported: only inference")
-    n.require_single_output("the data output (not the mask)")
-    return [n.input(0)]
+    training = n.has_input(2) and bool(n.const_input(2, "training_mode").reshape(-1)[0])
+    ratio = float(n.const_input(1, "ratio").reshape(-1)[0]) if n.has_input(1) else 0.5
+    if training and ratio != 0.0:
+        raise n.fail("training_mode=true drops random elements: only inference is supported")
+    # in inference (or with ratio 0) nothing is dropped and the mask is all true
+    mask = Const(np.ones(n.shape(0), dtype=np.bool_), n.proto.output[1] if len(n.proto.output) > 1 else "mask")
+    return [n.input(0), mask]
 
 
-@converter("Reshape")
+@converter("Reshape", static=(1,))
 def _reshape(n: Node) -> Sequence[Value]:
     src = n.shape(0)
     target = _ints(n.attr("shape", [])) if n.opset < 5 else _ints(n.const_input(1, "shape"))
@@ -400,7 +425,7 @@ def _flatten(n: Node) -> Sequence[Value]:
     return [n.emit_view(n.input(0), (math.prod(src[:axis]), math.prod(src[axis:])))]
 
 
-@converter("Squeeze")
+@converter("Squeeze", static=(1,))
 def _squeeze(n: Node) -> Sequence[Value]:
     src = n.shape(0)
     if n.opset < 13:
@@ -417,7 +442,7 @@ def _squeeze(n: Node) -> Sequence[Value]:
     return [n.emit_view(n.input(0), [s for i, s in enumerate(src) if i not in drop])]
 
 
-@converter("Unsqueeze")
+@converter("Unsqueeze", static=(1,))
 def _unsqueeze(n: Node) -> Sequence[Value]:
     src = n.shape(0)
     axes = _ints(n.attr("axes", [])) if n.opset < 13 else _ints(n.const_input(1, "axes"))

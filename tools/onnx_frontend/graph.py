@@ -103,6 +103,10 @@ class Node:
                 self.attrs[k] = v.decode()
 
     @property
+    def key(self) -> tuple[str, str]:
+        return (self.proto.domain if self.proto.domain != "ai.onnx" else "", self.proto.op_type)
+
+    @property
     def label(self) -> str:
         return node_label(self.proto.name, self.proto.op_type, self.proto.domain, list(self.proto.output))
 
@@ -122,6 +126,7 @@ class Node:
         return value_shape(self.input(i))
 
     def const_input(self, i: int, what: str) -> np.ndarray:
+        assert i in self.builder.static_inputs.get(self.key, ()), f"{self.key} input {i} is not declared static"
         v = self.input(i)
         if not isinstance(v, Const):
             raise UnsupportedFeature(
@@ -175,8 +180,10 @@ class GraphBuilder:
         hierarchy: MemoryHierarchy,
         input_shapes: dict[str, tuple[int, ...]],
         converters: dict[tuple[str, str], Converter],
+        static_inputs: dict[tuple[str, str], frozenset[int]],
     ):
         self.model = model
+        self.static_inputs = static_inputs
         self.graph = model.graph
         self.hierarchy = hierarchy
         self.level = MemorySpaceAttr(hierarchy.defaultName)
@@ -198,7 +205,7 @@ class GraphBuilder:
         if not isinstance(v, Const):
             return v
         if v.ssa is None:
-            array = np.ascontiguousarray(v.array)
+            array = np.require(v.array, requirements="C")
             if array.size == 0:
                 raise UnsupportedFeature(f"constant '{v.name}' has no elements: empty tensors are not supported")
             t = TensorType(mlir_element_type(array.dtype, f"constant '{v.name}'"), array.shape, self.level)
@@ -443,5 +450,6 @@ def import_graph(
     hierarchy: MemoryHierarchy,
     input_shapes: dict[str, tuple[int, ...]],
     converters: dict[tuple[str, str], Converter],
+    static_inputs: dict[tuple[str, str], frozenset[int]],
 ) -> ModuleOp:
-    return GraphBuilder(model, hierarchy, input_shapes, converters).build()
+    return GraphBuilder(model, hierarchy, input_shapes, converters, static_inputs).build()

@@ -1,0 +1,137 @@
+"""Every op's tiling description is sound: a tile's outputs depend only on the input
+regions the description derives for that tile.
+
+For op instances from the ONNX conformance cases and the shared models, and random
+boxes of the iteration space (tileable parallel dims cut, the rest whole): every input
+element outside the box's region is poisoned (NaN, or a different integer), the op is
+recomputed with its numpy kernel, and the outputs inside the box must be unchanged.
+A map that misses a halo row, a stride, a broadcast or a transposition fails here.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+from conftest import shared_path
+
+from tiler_dialect.ops import TilerOp, element_dtype
+from tiler_dialect.tiling import IterKind, OutOfBounds, TilingDescription
+from tiler_tools.onnx_frontend import ImportFailure, import_onnx
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from test_onnx_conformance import CASES, REJECTED, bind_static_inputs
+
+
+def _ops_of(module) -> list[TilerOp]:
+    return [op for op in module.walk() if isinstance(op, TilerOp) and not op.IS_VIEW]
+
+
+def _random_input(rng, op: TilerOp, i: int) -> np.ndarray:
+    t = op.inputs[i].type
+    dtype = element_dtype(t.element_type)
+    shape = tuple(t.get_shape())
+    if dtype == np.bool_:
+        return rng.integers(0, 2, shape).astype(bool)
+    if np.issubdtype(dtype, np.integer):
+        return rng.integers(1, 5, shape).astype(dtype)  # no zero divisors, no overflow
+    return rng.uniform(0.5, 2.0, shape).astype(dtype)  # positive: valid for sqrt and pow
+
+
+def _clip(region, shape):
+    return tuple((max(lo, 0), min(hi, size)) for (lo, hi), size in zip(region, shape))
+
+
+def _random_box(rng, desc: TilingDescription):
+    box = []
+    for dim in desc.dims:
+        if dim.tileable and dim.kind == IterKind.PARALLEL and dim.size > 1:
+            lo = int(rng.integers(0, dim.size))
+            hi = int(rng.integers(lo + 1, dim.size + 1))
+            box.append((lo, hi))
+        else:
+            box.append((0, dim.size))
+    return tuple(box)
+
+
+def check_op(op: TilerOp, rng, boxes: int = 3) -> None:
+    desc = op.tiling()
+    out_shape = op.output_shape
+    assert desc.region(desc.outputs[0], desc.full_box) == tuple((0, s) for s in out_shape), (
+        f"{op.name}: the output map does not cover the output exactly"
+    )
+    xs = [_random_input(rng, op, i) for i in range(len(op.inputs))]
+    reference = op.compute(*xs)
+    for _ in range(boxes):
+        box = _random_box(rng, desc)
+        poisoned = []
+        for x, access in zip(xs, desc.inputs):
+            region = desc.region(access, box)
+            if access.oob == OutOfBounds.NEVER:
+                assert all(0 <= lo and hi <= s for (lo, hi), s in zip(region, x.shape)), (
+                    f"{op.name}: region {region} leaves an input of shape {x.shape} "
+                    "although the access is declared in-bounds"
+                )
+            inside = np.zeros(x.shape, dtype=bool)
+            inside[tuple(slice(lo, hi) for lo, hi in _clip(region, x.shape))] = True
+            if np.issubdtype(x.dtype, np.floating):
+                junk = np.full(x.shape, np.nan, dtype=x.dtype)
+            elif x.dtype == np.bool_:
+                junk = ~x
+            else:
+                junk = (x + 7).astype(x.dtype)
+            poisoned.append(np.where(inside, x, junk))
+        with np.errstate(all="ignore"):
+            result = op.compute(*poisoned)
+        out_region = tuple(slice(lo, hi) for lo, hi in desc.region(desc.outputs[0], box))
+        np.testing.assert_array_equal(
+            result[out_region],
+            reference[out_region],
+            err_msg=f"{op.name}: box {box} reads outside the regions its description gives",
+        )
+
+
+def _conformance_ops():
+    for case in CASES:
+        if case.name in REJECTED:
+            continue
+        model, _ = bind_static_inputs(case.model, case.data_sets[0][0])
+        try:
+            module = import_onnx(model)
+        except ImportFailure:  # pragma: no cover - the conformance test covers imports
+            continue
+        for op in _ops_of(module):
+            yield case.name, op
+
+
+CONFORMANCE_OPS = list(_conformance_ops())
+
+
+def test_every_op_kind_is_covered():
+    from tiler_dialect.ops import ALL_OPS
+
+    seen = {type(op) for _, op in CONFORMANCE_OPS}
+    missing = {cls.name for cls in ALL_OPS if not cls.IS_VIEW} - {cls.name for cls in seen}
+    assert not missing, f"no conformance case exercises {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    "case_op", CONFORMANCE_OPS, ids=[f"{name}:{op.name}" for name, op in CONFORMANCE_OPS]
+)
+def test_description_is_sound_on_conformance_ops(case_op):
+    name, op = case_op
+    check_op(op, np.random.default_rng(zlib.crc32(name.encode())))
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["mlperf-tiny/kws_dscnn_float32.onnx", "mlperf-tiny/resnet8_float32.onnx", "deeploy/CCT_1_16_16_8/network.onnx"],
+)
+def test_description_is_sound_on_model_ops(model):
+    module = import_onnx(shared_path("models", model))
+    rng = np.random.default_rng(3)
+    for op in _ops_of(module):
+        check_op(op, rng, boxes=2)
