@@ -67,10 +67,11 @@ class SetMemoryHierarchyPass(ModulePass):
 
 
 class _MoveHome(TypeConversionPattern):
-    recursive = True
+    """Retype every value in level `old` to level `new` (tensor encodings, memref memory
+    spaces, function signatures and constants alike)."""
 
     def __init__(self, old: str, new: str):
-        super().__init__()
+        super().__init__(recursive=True)
         self.old, self.new = old, new
 
     @attr_type_rewrite_pattern

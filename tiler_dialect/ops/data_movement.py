@@ -205,6 +205,15 @@ class PadOp(TilerOp):
             raise VerifyException(f"padding {list(pads)} leaves no elements of {list(x)}")
         if any(-p > s for p, s in zip(pads, (*x, *x))):
             raise VerifyException(f"negative pads {list(pads)} crop more than {list(x)}")
+        if props.get("mode") == StringAttr("reflect"):
+            n = len(x)
+            for i, s in enumerate(x):
+                kept = s + min(pads[i], 0) + min(pads[i + n], 0)
+                if max(pads[i], pads[i + n]) > kept - 1:
+                    raise VerifyException(
+                        f"reflect padding of dim {i} by {max(pads[i], pads[i + n])} needs more "
+                        f"than its {kept} element(s)"
+                    )
         return out
 
     def tiling(self) -> TilingDescription:
