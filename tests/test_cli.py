@@ -125,7 +125,7 @@ def test_summary_target():
 
 
 def test_internal_errors_are_labelled(capsys):
-    assert report("tiler-opt", RuntimeError("boom")) == 2
+    assert report("tiler-opt", RuntimeError("boom")) == 70
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: boom" in err and "TILER_DEBUG=1" in err
 

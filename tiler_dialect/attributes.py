@@ -213,17 +213,6 @@ def _build_hierarchy(
     return h
 
 
-def module_of(op: Operation) -> ModuleOp | None:
-    """The outermost module enclosing `op` (or `op` itself)."""
-    found = op if isinstance(op, ModuleOp) else None
-    parent = op.parent_op()
-    while parent is not None:
-        if isinstance(parent, ModuleOp):
-            found = parent
-        parent = parent.parent_op()
-    return found
-
-
 def hierarchy_of(op: Operation) -> MemoryHierarchy:
     """The hierarchy of the nearest enclosing module that carries one, else the default."""
     cur: Operation | None = op

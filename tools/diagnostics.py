@@ -45,6 +45,10 @@ def format_error(e: BaseException) -> str:
     return message
 
 
+EXIT_BAD_INPUT = 1  # the input or an option value is wrong: the message says what
+EXIT_INTERNAL = 70  # a bug in the tool (sysexits' EX_SOFTWARE); argparse uses 2 for usage
+
+
 def report(tool: str, e: BaseException) -> int:
     """Print an error for `e`; internal errors (bugs) say so. Returns the exit code."""
     from tiler_dialect.hierarchy import HierarchyError
@@ -53,10 +57,10 @@ def report(tool: str, e: BaseException) -> int:
     user_errors = (DiagnosticException, ParseError, OSError, HierarchyError, ExecutionError)
     if isinstance(e, user_errors):
         print(f"{tool}: error: {format_error(e)}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
     print(f"{tool}: internal error: {type(e).__name__}: {e}", file=sys.stderr)
     if os.environ.get("TILER_DEBUG"):
         traceback.print_exception(e)
     else:
         print("(set TILER_DEBUG=1 for a traceback, and please report it)", file=sys.stderr)
-    return 2
+    return EXIT_INTERNAL

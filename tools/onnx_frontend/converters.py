@@ -391,8 +391,10 @@ def _dropout(n: Node) -> Sequence[Value]:
     ratio = float(n.const_input(1, "ratio").reshape(-1)[0]) if n.has_input(1) else 0.5
     if training and ratio != 0.0:
         raise n.fail("training_mode=true drops random elements: only inference is supported")
-    # in inference (or with ratio 0) nothing is dropped and the mask is all true
-    mask = Const(np.ones(n.shape(0), dtype=np.bool_), n.proto.output[1] if len(n.proto.output) > 1 else "mask")
+    # in inference (or with ratio 0) nothing is dropped and the mask is all true; before
+    # opset 10 the mask has the data's type
+    dtype = np.bool_ if n.opset >= 10 else value_dtype(n.input(0))
+    mask = Const(np.ones(n.shape(0), dtype=dtype), n.proto.output[1] if len(n.proto.output) > 1 else "mask")
     return [n.input(0), mask]
 
 

@@ -193,7 +193,7 @@ class GraphBuilder:
         self.block = Block()
         self.opsets = {(o.domain or ""): o.version for o in model.opset_import}
         self.uses: dict[str, int] = {}
-        self.fused: set[int] = set()
+        self.fused: dict[int, int] = {}  # fused node id -> rank its constants broadcast to
 
     # -- bookkeeping ------------------------------------------------------------------
 
@@ -249,11 +249,10 @@ class GraphBuilder:
         return module
 
     def _check_opsets(self) -> None:
-        if "" not in self.opsets and "ai.onnx" not in self.opsets:
-            if not self.model.opset_import:
-                raise MalformedModel("the model declares no opset_import")
-        if "ai.onnx" in self.opsets and "" not in self.opsets:
-            self.opsets[""] = self.opsets["ai.onnx"]
+        if not self.model.opset_import:
+            raise MalformedModel("the model declares no opset_import")
+        if "ai.onnx" in self.opsets:  # another spelling of the default domain
+            self.opsets.setdefault("", self.opsets["ai.onnx"])
 
     def _add_initializers(self) -> None:
         for t in self.graph.initializer:
@@ -382,8 +381,12 @@ class GraphBuilder:
         converter = self.converters.get((domain, proto.op_type))
         foldable = not _never_fold(proto.op_type) and id(proto) not in self.fused
         if foldable and all(isinstance(v, Const) for v in inputs):
-            outputs = fold_node(proto, [v.array for v in inputs], self.model, node.label)  # type: ignore[union-attr]
-            results: Sequence[Value] = [Const(a, n) for a, n in zip(outputs, proto.output)]
+            arrays = fold_node(proto, [v.array for v in inputs], self.model, node.label)  # type: ignore[union-attr]
+            # the evaluator returns the outputs that have names; omitted ones ("") get none
+            folded = iter(arrays)
+            results: Sequence[Value] = [
+                Const(next(folded), name) if name else Const(np.zeros(()), "") for name in proto.output
+            ]
         elif converter is None:
             raise UnsupportedOp(
                 f"{node.label}: unsupported op '{proto.op_type}'"
@@ -392,12 +395,23 @@ class GraphBuilder:
             )
         else:
             results = converter(node)
+            if id(proto) in self.fused:
+                results = [self._broadcast_rank(node, results[0], self.fused[id(proto)])]
         for name, value in zip(proto.output, results):
             if not name:
                 continue
             if not isinstance(value, Const) and isinstance(value.owner, TilerOp) and value.name_hint is None:
                 value.name_hint = ssa_name(name)
             self.values[name] = value
+
+    @staticmethod
+    def _broadcast_rank(node: Node, value: Value, rank: int) -> Value:
+        """A fused chain's size-1 constants of rank > 0 broadcast its result to their
+        rank: leading dims of size 1, i.e. a view."""
+        shape = value_shape(value)
+        if len(shape) >= rank:
+            return value
+        return node.emit_view(value, (1,) * (rank - len(shape)) + shape)
 
     def _outputs(self) -> tuple[list[SSAValue], list[DictionaryAttr]]:
         results, attrs = [], []

@@ -29,8 +29,10 @@ def fuse_gelu(
     nodes: list[onnx.NodeProto],
     constants: dict[str, np.ndarray],
     graph_outputs: set[str],
-) -> tuple[list[onnx.NodeProto], set[int]]:
-    """Return the node list with Erf-GELU chains fused, and the ids of the fused nodes."""
+) -> tuple[list[onnx.NodeProto], dict[int, int]]:
+    """Return the node list with Erf-GELU chains fused, and for each fused node (by id)
+    the largest rank of the chain's constants: size-1 constants of rank r broadcast the
+    result to at least rank r, which the importer restores with a view."""
     producer = {o: n for n in nodes for o in n.output}
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for n in nodes:
@@ -105,13 +107,14 @@ def fuse_gelu(
         x, chain, out = found
         last = max(chain, key=nodes.index)
         gelu = onnx.helper.make_node("Gelu", [x], [out], name=n.name or out, domain=FUSED_GELU_DOMAIN)
+        rank = max((constants[i].ndim for c in chain for i in c.input if i in constants), default=0)
         removed.update(id(c) for c in chain)
-        fused[id(last)] = gelu
+        fused[id(last)] = (gelu, rank)
     result: list[onnx.NodeProto] = []
     for n in nodes:
         if id(n) in fused:
-            result.append(fused[id(n)])
+            result.append(fused[id(n)][0])
         elif id(n) not in removed:
             result.append(n)
-    return result, {id(g) for g in fused.values()}
+    return result, {id(g): rank for g, rank in fused.values()}
 
