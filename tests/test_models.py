@@ -127,3 +127,31 @@ def test_tiler_run_cli_matches_onnxruntime(name, tmp_path):
         )
         assert code == 0, out + err
         assert "MISMATCH" not in out and out.count("ok ") == len(session.get_outputs())
+
+
+@pytest.mark.parametrize("model", ALL_MODELS)
+def test_tiler_run_matches_onnxruntime_on_every_shared_model(model, tmp_path):
+    """The CLI on each shared model against onnxruntime on the same inputs (the model's
+    own inputs.npz where it has one, else seeded random data)."""
+    import onnxruntime as ort
+
+    from tiler_tools import tiler_run
+
+    path = shared_path("models", model)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    if (path.parent / "inputs.npz").exists():
+        feeds, _ = deeploy_feeds(import_onnx(path), path.parent)
+    else:
+        rng = np.random.default_rng(5)
+        feeds = {i.name: rng.standard_normal(i.shape).astype(np.float32) for i in session.get_inputs()}
+    types = {i.name: i.type for i in session.get_inputs()}
+    feeds = {k: v.astype(np.float32 if types[k] == "tensor(float)" else v.dtype) for k, v in feeds.items()}
+    names = [o.name for o in session.get_outputs()]
+    np.savez(tmp_path / "in.npz", **feeds)
+    np.savez(tmp_path / "ort.npz", **dict(zip(names, session.run(None, feeds))))
+    code, out, err = run_tool(
+        tiler_run.main,
+        [str(path), "--inputs", str(tmp_path / "in.npz"), "--check", str(tmp_path / "ort.npz")],
+    )
+    assert code == 0, out + err
+    assert out.count("\nok ") + out.startswith("ok ") == len(names), out
