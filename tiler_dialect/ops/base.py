@@ -6,6 +6,15 @@ An op comes in two forms, like `linalg` named ops:
       %y = tiler.relu %x : (tensor<1x8xf32, #tiler.mem<"L2">>) -> tensor<1x8xf32, #tiler.mem<"L2">>
 - destination form on memrefs, what tiled code computes with (compute level only):
       tiler.relu ins(%x : memref<1x8xf32, #tiler.mem<"L1">>) outs(%y : memref<1x8xf32, #tiler.mem<"L1">>)
+- tile form: the destination form of one tile of a larger problem. It names the tile's
+  box in the problem's iteration space (offsets and sizes, static or SSA index values,
+  one per iteration dim of the tiling description) and the problem's operand shapes:
+      tiler.relu ins(%xt : memref<?x8xf32, ...>) outs(%yt : memref<?x8xf32, ...>)
+          tile [%i, 0] [%n, 8] of [[64, 8]] -> [64, 8]
+  Its inputs hold exactly the regions the description derives for the box (clipped to
+  the operands), its output the box's output region. When the box covers only part of a
+  reduction that combines by "sum" and does not start it, the op adds into its output and
+  leaves out the inputs that do not depend on the reduction (a bias).
 
 Properties (ONNX's attribute names) print in the attribute dictionary, sorted by name.
 A concrete op states, as data and small functions: its input arity, how its result shape
@@ -17,13 +26,16 @@ verifier and the importer), its tiling description (`tiling`) and its numpy kern
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import ClassVar, Self
 
 import numpy as np
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     AnyFloat,
+    ArrayAttr,
     DenseArrayBase,
+    IndexType,
     FloatAttr,
     IntegerAttr,
     IntegerType,
@@ -35,9 +47,16 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute, SSAValue
+from xdsl.dialects.utils.dynamic_index_list import (
+    parse_dynamic_index_list_without_types,
+    print_dynamic_index_list,
+    split_dynamic_index_list,
+    verify_dynamic_index_list,
+)
 from xdsl.irdl import (
     AttrSizedOperandSegments,
     IRDLOperation,
+    opt_prop_def,
     var_operand_def,
     var_result_def,
 )
@@ -127,12 +146,30 @@ def element_dtype(element_type: Attribute) -> np.dtype:
 # -- the base class -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TileBox:
+    """A tile of a problem: its box in the iteration space (each offset and size an int or
+    an SSA index value) and the shapes of the problem's inputs and output."""
+
+    offsets: Sequence[SSAValue | int]
+    sizes: Sequence[SSAValue | int]
+    problem_shapes: Sequence[Sequence[int]]
+
+
+
 class TilerOp(IRDLOperation):
     """Base of all tiler compute ops (not registered itself)."""
 
     inputs = var_operand_def()
     outputs = var_operand_def()
+    tile_offsets = var_operand_def(IndexType)
+    tile_sizes = var_operand_def(IndexType)
     res = var_result_def()
+
+    static_tile_offsets = opt_prop_def(DenseArrayBase)
+    static_tile_sizes = opt_prop_def(DenseArrayBase)
+    problem_shapes = opt_prop_def(ArrayAttr[DenseArrayBase])
+    """In tile form: the shapes of the whole problem's inputs, then its output."""
 
     irdl_options = (AttrSizedOperandSegments(as_property=True),)
 
@@ -151,13 +188,25 @@ class TilerOp(IRDLOperation):
         result_type: Attribute | None = None,
         *,
         outputs: Sequence[SSAValue] = (),
+        tile: TileBox | None = None,
         properties: Props | None = None,
         attributes: Props | None = None,
     ):
+        props = dict(properties or {})
+        offsets: list[SSAValue] = []
+        sizes: list[SSAValue] = []
+        if tile is not None:
+            static_offsets, offsets = split_dynamic_index_list(tile.offsets, DYNAMIC_INDEX)
+            static_sizes, sizes = split_dynamic_index_list(tile.sizes, DYNAMIC_INDEX)
+            props["static_tile_offsets"] = DenseArrayBase.from_list(i64, static_offsets)
+            props["static_tile_sizes"] = DenseArrayBase.from_list(i64, static_sizes)
+            props["problem_shapes"] = ArrayAttr(
+                DenseArrayBase.from_list(i64, list(shape)) for shape in tile.problem_shapes
+            )
         super().__init__(
-            operands=[inputs, outputs],
+            operands=[inputs, outputs, offsets, sizes],
             result_types=[[result_type] if result_type is not None else []],
-            properties=dict(properties or {}),
+            properties=props,
             attributes=dict(attributes or {}),
         )
 
@@ -219,12 +268,31 @@ class TilerOp(IRDLOperation):
         return t
 
     @property
+    def is_tile(self) -> bool:
+        return self.problem_shapes is not None
+
+    @property
     def input_shapes(self) -> list[Shape]:
+        """Shapes of the inputs of the whole problem (in tile form, not of the tiles)."""
+        if self.problem_shapes is not None:
+            return [tuple(s.get_values()) for s in self.problem_shapes.data[:-1]]
         return [tuple(v.type.get_shape()) for v in self.inputs]  # type: ignore[attr-defined]
 
     @property
     def output_shape(self) -> Shape:
+        """Shape of the output of the whole problem (in tile form, not of the tile)."""
+        if self.problem_shapes is not None:
+            return tuple(self.problem_shapes.data[-1].get_values())
         return tuple(self.result_type.get_shape())
+
+    def tile_box(self, dynamic_values: Sequence[int]) -> list[tuple[int, int]]:
+        """The tile's half-open box per iteration dim, given the values of the dynamic
+        offsets then sizes (as an interpreter knows them)."""
+        assert self.static_tile_offsets is not None and self.static_tile_sizes is not None
+        it = iter(dynamic_values)
+        offsets = [next(it) if v == DYNAMIC_INDEX else v for v in self.static_tile_offsets.get_values()]
+        sizes = [next(it) if v == DYNAMIC_INDEX else v for v in self.static_tile_sizes.get_values()]
+        return [(o, o + n) for o, n in zip(offsets, sizes)]
 
     @property
     def node_name(self) -> str | None:
@@ -246,6 +314,8 @@ class TilerOp(IRDLOperation):
             self._verify_destination_form()
         else:
             self._verify_tensor_form()
+        if self.is_tile:
+            self._verify_tile()
         for i, v in enumerate(self.inputs):
             verify_memory_level(v.type, self, f"input #{i}")
         verify_memory_level(self.result_type, self, "result" if self.res else "output")
@@ -262,7 +332,7 @@ class TilerOp(IRDLOperation):
             )
         shapes = self.input_shapes
         if any(DYNAMIC_INDEX in s for s in shapes) or DYNAMIC_INDEX in self.output_shape:
-            return  # dynamic tile shapes are checked where they are computed
+            return  # dynamic shapes are checked where they are computed
         expected = type(self).infer_shape(shapes, self.properties)
         if tuple(expected) != self.output_shape:
             raise VerifyException(
@@ -278,6 +348,36 @@ class TilerOp(IRDLOperation):
                 raise VerifyException(f"input #{i} must be a tensor when the op has a result")
         if not isinstance(self.res[0].type, TensorType):
             raise VerifyException("result must be a tensor")
+
+    def _verify_tile(self) -> None:
+        if not self.outputs:
+            raise VerifyException("a tile box needs the destination form (ins/outs)")
+        if self.static_tile_offsets is None or self.static_tile_sizes is None:
+            raise VerifyException("a tile needs its box offsets and sizes")
+        assert self.problem_shapes is not None
+        if len(self.problem_shapes.data) != len(self.inputs) + 1:
+            raise VerifyException(
+                f"a tile names {len(self.problem_shapes.data)} problem shapes, expected one per "
+                f"input and one for the output ({len(self.inputs) + 1})"
+            )
+        ranks = [len(s) for s in (*self.input_shapes, self.output_shape)]
+        types = [v.type for v in (*self.inputs, *self.outputs)]
+        for i, (rank, t) in enumerate(zip(ranks, types)):
+            if len(t.get_shape()) != rank:  # type: ignore[attr-defined]
+                raise VerifyException(f"operand #{i} has rank {len(t.get_shape())}, its problem shape rank {rank}")  # type: ignore[attr-defined]
+        offsets = self.static_tile_offsets.get_values()
+        sizes = self.static_tile_sizes.get_values()
+        verify_dynamic_index_list(offsets, self.tile_offsets, DYNAMIC_INDEX, " in the tile offsets")
+        verify_dynamic_index_list(sizes, self.tile_sizes, DYNAMIC_INDEX, " in the tile sizes")
+        dims = self.tiling().dims  # type: ignore[attr-defined]
+        if not len(offsets) == len(sizes) == len(dims):
+            raise VerifyException(
+                f"the tile box has {len(offsets)} offsets and {len(sizes)} sizes, the iteration "
+                f"space {len(dims)} dims ({', '.join(d.name for d in dims)})"
+            )
+        for d, o, n in zip(dims, offsets, sizes):
+            if o != DYNAMIC_INDEX and n != DYNAMIC_INDEX and not (0 <= o and 0 < n and o + n <= d.size):
+                raise VerifyException(f"the tile box [{o}, {o + n}) leaves dim {d.name} of size {d.size}")
 
     def _verify_destination_form(self) -> None:
         if self.res:
@@ -299,7 +399,7 @@ class TilerOp(IRDLOperation):
     # -- custom syntax --------------------------------------------------------------------
 
     def _printable_attributes(self) -> dict[str, Attribute]:
-        merged = {k: v for k, v in self.properties.items() if k != _SEGMENTS}
+        merged = {k: v for k, v in self.properties.items() if k not in _SYNTAX_PROPS}
         merged.update(self.attributes)
         return {k: merged[k] for k in sorted(merged)}
 
@@ -312,6 +412,8 @@ class TilerOp(IRDLOperation):
                 printer.print_string(" : ")
                 printer.print_list([v.type for v in values], printer.print_attribute)
                 printer.print_string(")")
+            if self.is_tile:
+                self._print_tile(printer)
             if attrs:
                 printer.print_string(" ")
                 printer.print_attr_dict(attrs)
@@ -324,12 +426,27 @@ class TilerOp(IRDLOperation):
         printer.print_string(" : ")
         printer.print_function_type([v.type for v in self.inputs], [r.type for r in self.res])
 
+    def _print_tile(self, printer: Printer) -> None:
+        assert self.static_tile_offsets is not None and self.static_tile_sizes is not None
+        assert self.problem_shapes is not None
+        printer.print_string(" tile ")
+        print_dynamic_index_list(printer, DYNAMIC_INDEX, self.tile_offsets, self.static_tile_offsets.get_values())
+        printer.print_string(" ")
+        print_dynamic_index_list(printer, DYNAMIC_INDEX, self.tile_sizes, self.static_tile_sizes.get_values())
+        shapes = ["[" + ", ".join(map(str, s.get_values())) + "]" for s in self.problem_shapes.data]
+        printer.print_string(f" of [{', '.join(shapes[:-1])}] -> {shapes[-1]}")
+
     @classmethod
     def parse(cls, parser: Parser) -> Self:
+        tile_operands: list[SSAValue] = []
+        tile_props: dict[str, Attribute] = {}
+        segments = [0, 0]
         if parser.parse_optional_keyword("ins") is not None:
             inputs = _parse_operand_group(parser)
             parser.parse_keyword("outs")
             outputs = _parse_operand_group(parser)
+            if parser.parse_optional_keyword("tile") is not None:
+                tile_operands, tile_props, segments = _parse_tile(parser)
             attrs = parser.parse_optional_attr_dict()
             result_types: list[Attribute] = []
         else:
@@ -343,18 +460,48 @@ class TilerOp(IRDLOperation):
             inputs = parser.resolve_operands(unresolved, ftype.inputs.data, pos)
             outputs = []
             result_types = list(ftype.outputs.data)
-        prop_names = set(cls.get_irdl_definition().properties)
+        prop_names = set(cls.get_irdl_definition().properties) - _SYNTAX_PROPS
         properties = {k: v for k, v in attrs.items() if k in prop_names}
         attributes = {k: v for k, v in attrs.items() if k not in prop_names}
+        properties.update(tile_props)
         properties[_SEGMENTS] = DenseArrayBase.from_list(
-            IntegerType(32), [len(inputs), len(outputs)]
+            IntegerType(32), [len(inputs), len(outputs), *segments]
         )
         return cls.create(
-            operands=[*inputs, *outputs],
+            operands=[*inputs, *outputs, *tile_operands],
             result_types=result_types,
             properties=properties,
             attributes=attributes,
         )
+
+
+_SYNTAX_PROPS = {_SEGMENTS, "static_tile_offsets", "static_tile_sizes", "problem_shapes"}
+"""Properties printed by the custom syntax itself, not in the attribute dictionary."""
+
+
+def _parse_tile(parser: Parser) -> tuple[list[SSAValue], dict[str, Attribute], list[int]]:
+    """`[offsets] [sizes] of [[shape], ...] -> [shape]` after the `tile` keyword."""
+    index = IndexType()
+    off_ops, off_static = parse_dynamic_index_list_without_types(parser, DYNAMIC_INDEX)
+    size_ops, size_static = parse_dynamic_index_list_without_types(parser, DYNAMIC_INDEX)
+    parser.parse_keyword("of")
+
+    def parse_shape() -> list[int]:
+        return parser.parse_comma_separated_list(
+            parser.Delimiter.SQUARE, lambda: parser.parse_integer(allow_boolean=False)
+        )
+
+    shapes = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, parse_shape)
+    parser.parse_punctuation("->")
+    shapes.append(parse_shape())
+    offsets = [parser.resolve_operand(o, index) for o in off_ops]
+    sizes = [parser.resolve_operand(o, index) for o in size_ops]
+    props: dict[str, Attribute] = {
+        "static_tile_offsets": DenseArrayBase.from_list(i64, off_static),
+        "static_tile_sizes": DenseArrayBase.from_list(i64, size_static),
+        "problem_shapes": ArrayAttr(DenseArrayBase.from_list(i64, sh) for sh in shapes),
+    }
+    return [*offsets, *sizes], props, [len(offsets), len(sizes)]
 
 
 def _parse_operand_group(parser: Parser) -> Sequence[SSAValue]:

@@ -9,12 +9,20 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, IntegerAttr, StringAttr, TensorType, f64
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    FloatAttr,
+    IntegerAttr,
+    MemRefType,
+    StringAttr,
+    TensorType,
+    f64,
+)
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.attributes import verify_memory_level
+from tiler_dialect.attributes import memory_level_of, verify_memory_level
 from tiler_dialect.ops.base import (
     Props,
     Shape,
@@ -311,13 +319,16 @@ class ReshapeOp(TilerOp):
         if self.outputs or len(self.res) != 1:
             raise VerifyException("a reshape view has exactly one result and no destination")
         src, dst = self.inputs[0].type, self.res[0].type
-        if not isinstance(src, TensorType) or not isinstance(dst, TensorType):
-            raise VerifyException("a reshape view takes and returns tensors")
+        if not (
+            (isinstance(src, TensorType) and isinstance(dst, TensorType))
+            or (isinstance(src, MemRefType) and isinstance(dst, MemRefType))
+        ):
+            raise VerifyException("a reshape view takes and returns tensors, or memrefs")
         verify_memory_level(src, self, "input #0")
         verify_memory_level(dst, self, "result")
         if src.element_type != dst.element_type:
             raise VerifyException("a reshape view keeps the element type")
-        if src.encoding != dst.encoding:
+        if memory_level_of(src) != memory_level_of(dst):
             raise VerifyException("a reshape view keeps the memory level")
         a, b = math.prod(src.get_shape()), math.prod(dst.get_shape())
         if a != b:

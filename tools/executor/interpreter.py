@@ -1,14 +1,10 @@
-"""The executor: runs tiler IR with numpy, on xDSL's interpreter.
+"""The executor: runs tiler IR of every stage with numpy, on xDSL's interpreter.
 
-xDSL's `Interpreter` walks the IR (functions, and later loops and index arithmetic);
-every tiler op runs its own numpy kernel (`TilerOp.compute`) on whole arrays, never xDSL's
-per-element interpretation. Tensors are numpy arrays. Each result is checked against the
-type the IR declares, so a kernel that returns the wrong shape or dtype is caught where it
-happens rather than as a wrong number later.
-
-Later stages plug in here: memrefs as numpy views into one byte array per memory level,
-subviews, loops and DMA with hazard tracking are further `InterpreterFunctions`
-registered next to these.
+xDSL's `Interpreter` walks functions, `scf` loops and `arith` index arithmetic; every
+tiler op runs its own numpy kernel on whole arrays (`compute.py`), never xDSL's
+per-element interpretation; memrefs are numpy views of their allocations (`memory.py`);
+DMA is asynchronous, with hazards reported (`dma.py`). Each kernel result is checked
+against the type the IR declares, so a wrong shape or dtype is caught where it happens.
 """
 
 from __future__ import annotations
@@ -17,48 +13,45 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from xdsl.dialects import arith, func
+from xdsl.dialects import func
 from xdsl.dialects.builtin import (
-    DenseIntOrFPElementsAttr,
+    DYNAMIC_INDEX,
     DictionaryAttr,
+    MemRefType,
     ModuleOp,
     StringAttr,
     TensorType,
 )
-from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
-from xdsl.interpreters.arith import ArithFunctions
+from xdsl.interpreter import (
+    Interpreter,
+    ReturnedValues,
+    InterpreterFunctions,
+    impl,
+    impl_terminator,
+    register_impls,
+)
 from xdsl.interpreters.func import FuncFunctions
+from xdsl.interpreters.scf import ScfFunctions
 
 from tiler_dialect.ops import ALL_OPS, NAME_ATTR, TilerOp, element_dtype
-
-
-class ExecutionError(Exception):
-    """The program cannot run (bad inputs, a failing kernel); the message names the op."""
-
-
-def _check_result(op: TilerOp, value: np.ndarray) -> np.ndarray:
-    t = op.result_type
-    expected_shape = tuple(t.get_shape())
-    expected_dtype = element_dtype(t.element_type)
-    if value.shape != expected_shape or value.dtype != expected_dtype:
-        raise ExecutionError(
-            f"{op.display_name}: kernel returned {value.dtype}{list(value.shape)}, "
-            f"the IR declares {expected_dtype}{list(expected_shape)}"
-        )
-    return value
-
-
-def _run_tiler_op(ft: InterpreterFunctions, interpreter: Interpreter, op: TilerOp, args: tuple[Any, ...]):
-    if op.outputs:
-        raise ExecutionError(f"{op.display_name}: the destination (memref) form is not executable yet")
-    with np.errstate(all="ignore"):
-        result = op.compute(*args)
-    return (_check_result(op, np.asarray(result)),)
+from tiler_dialect.ops.dma import DmaStartOp, DmaWaitOp
+from tiler_tools.executor.compute import run_compute
+from tiler_tools.executor.dma import DmaEngine
+from tiler_tools.executor.errors import ExecutionError
+from tiler_tools.executor.memory import IndexArithFunctions, MemrefFunctions
 
 
 def _tiler_functions() -> type[InterpreterFunctions]:
-    """One implementation per tiler op class, all calling the op's own kernel."""
-    namespace = {f"run_{cls.__name__}": impl(cls)(_run_tiler_op) for cls in ALL_OPS}
+    """One implementation per tiler op class, each calling the op's own kernel."""
+
+    def run(ft, interpreter: Interpreter, op: TilerOp, args: tuple[Any, ...]):
+        return run_compute(ft.dma, op, args)
+
+    def init(self, dma: DmaEngine) -> None:
+        self.dma = dma
+
+    namespace: dict[str, Any] = {f"run_{cls.__name__}": impl(cls)(run) for cls in ALL_OPS}
+    namespace["__init__"] = init
     return register_impls(type("TilerFunctions", (InterpreterFunctions,), namespace))
 
 
@@ -66,17 +59,39 @@ TilerFunctions = _tiler_functions()
 
 
 @register_impls
-class TensorArithFunctions(ArithFunctions):
-    """xDSL's arith implementations, plus dense tensor constants as numpy arrays."""
+class DmaFunctions(InterpreterFunctions):
+    def __init__(self, dma: DmaEngine):
+        self.dma = dma
 
-    @impl(arith.ConstantOp)
-    def run_constant(self, interpreter: Interpreter, op: arith.ConstantOp, args: tuple[Any, ...]):
-        value = op.value
-        if isinstance(value, DenseIntOrFPElementsAttr) and isinstance(value.type, TensorType):
-            dtype = element_dtype(value.type.element_type)
-            array = np.frombuffer(value.data.data, dtype=dtype).reshape(value.type.get_shape())
-            return (array,)
-        return super().run_constant(interpreter, op, args)
+    @impl(DmaStartOp)
+    def run_start(self, interpreter: Interpreter, op: DmaStartOp, args: tuple[Any, ...]):
+        source, target, *tag_values = args
+        self.dma.start(op, _tag(op.static_tag.get_values(), tag_values), source, target)
+        return ()
+
+    @impl(DmaWaitOp)
+    def run_wait(self, interpreter: Interpreter, op: DmaWaitOp, args: tuple[Any, ...]):
+        self.dma.wait(_tag(op.static_tag.get_values(), list(args)))
+        return ()
+
+
+def _tag(static: tuple[int, ...], dynamic: list[int]) -> tuple[int, int]:
+    it = iter(dynamic)
+    stream, slot = (next(it) if v == DYNAMIC_INDEX else v for v in static)
+    return stream, slot
+
+
+@register_impls
+class ReturnChecksDma(FuncFunctions):
+    """func.return, checking no transfer is left in flight."""
+
+    def __init__(self, dma: DmaEngine):
+        self.dma = dma
+
+    @impl_terminator(func.ReturnOp)
+    def run_return(self, interpreter: Interpreter, op: func.ReturnOp, args: tuple[Any, ...]):
+        self.dma.check_idle(op)
+        return ReturnedValues(args), ()
 
 
 def main_function(module: ModuleOp) -> func.FuncOp:
@@ -106,7 +121,7 @@ def signature(module: ModuleOp) -> tuple[list[tuple[str, TensorType]], list[tupl
     )
 
 
-def _bind_input(name: str, t: TensorType, value: np.ndarray) -> np.ndarray:
+def _bind_input(name: str, t: TensorType | MemRefType, value: np.ndarray) -> np.ndarray:
     value = np.asarray(value)
     shape = tuple(t.get_shape())
     dtype = element_dtype(t.element_type)
@@ -116,11 +131,15 @@ def _bind_input(name: str, t: TensorType, value: np.ndarray) -> np.ndarray:
         if not np.can_cast(value.dtype, dtype, casting="same_kind"):
             raise ExecutionError(f"input '{name}' is {value.dtype}, the graph expects {dtype}")
         value = value.astype(dtype)
-    return np.require(value, requirements="C")
+    # a memref argument is a buffer the program may write: give it its own copy
+    return np.array(value, order="C", copy=True) if isinstance(t, MemRefType) else np.require(value, requirements="C")
 
 
 def execute(module: ModuleOp, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Run @main on named inputs; returns the named outputs."""
+    """Run @main on named inputs; returns the named outputs.
+
+    Works on the IR of every stage: tensors, or memrefs with loops and DMA (checked for
+    hazards as it runs)."""
     arg_sig, res_sig = signature(module)
     missing = [n for n, _ in arg_sig if n not in inputs]
     if missing:
@@ -128,15 +147,18 @@ def execute(module: ModuleOp, inputs: Mapping[str, np.ndarray]) -> dict[str, np.
             f"missing input(s) {', '.join(missing)}; the graph takes {', '.join(n for n, _ in arg_sig)}"
         )
     args = [_bind_input(n, t, inputs[n]) for n, t in arg_sig]
+    dma = DmaEngine()
     interpreter = Interpreter(module)
-    interpreter.register_implementations(FuncFunctions())
-    interpreter.register_implementations(TensorArithFunctions())
-    interpreter.register_implementations(TilerFunctions())
+    interpreter.register_implementations(ReturnChecksDma(dma))
+    interpreter.register_implementations(ScfFunctions())
+    interpreter.register_implementations(IndexArithFunctions())
+    interpreter.register_implementations(MemrefFunctions(module))
+    interpreter.register_implementations(DmaFunctions(dma))
+    interpreter.register_implementations(TilerFunctions(dma))
     try:
         results = interpreter.call_op("main", tuple(args))
     except ExecutionError:
         raise
     except Exception as e:
-        cause = e
-        raise ExecutionError(f"execution failed: {type(cause).__name__}: {cause}") from e
-    return {name: np.asarray(v) for (name, _), v in zip(res_sig, results)}
+        raise ExecutionError(f"execution failed: {type(e).__name__}: {e}") from e
+    return {name: np.array(v, copy=True) for (name, _), v in zip(res_sig, results)}

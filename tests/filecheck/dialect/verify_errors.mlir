@@ -253,7 +253,7 @@ builtin.module {
 
 builtin.module {
   func.func @f(%x: tensor<1x4x8x8xf32, #tiler.mem<"L2">>) {
-    "tiler.relu"(%x) <{operandSegmentSizes = array<i32: 1, 0>}> : (tensor<1x4x8x8xf32, #tiler.mem<"L2">>) -> ()
+    "tiler.relu"(%x) <{operandSegmentSizes = array<i32: 1, 0, 0, 0>}> : (tensor<1x4x8x8xf32, #tiler.mem<"L2">>) -> ()
     func.return
   }
 }

@@ -1,0 +1,137 @@
+"""Memrefs as numpy arrays: allocation, subviews, globals, index arithmetic.
+
+A memref value is a numpy array that views its allocation, so subviews, DMA targets and
+compute operands alias exactly as the IR says. New allocations are filled with NaN (floats)
+so that reading data nothing wrote shows up in the results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from xdsl.dialects import arith, memref
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    DenseIntOrFPElementsAttr,
+    FloatAttr,
+    IntegerAttr,
+    MemRefType,
+    ModuleOp,
+    TensorType,
+)
+from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
+from xdsl.interpreters.arith import ArithFunctions
+
+from tiler_dialect.ops import element_dtype
+from tiler_tools.executor.errors import ExecutionError
+
+
+def fresh(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A new buffer whose every element says "never written"."""
+    if np.issubdtype(dtype, np.floating):
+        return np.full(shape, np.nan, dtype=dtype)
+    if dtype == np.bool_:
+        return np.zeros(shape, dtype=dtype)
+    return np.full(shape, np.iinfo(dtype).min, dtype=dtype)
+
+
+def dense_array(value: DenseIntOrFPElementsAttr) -> np.ndarray:
+    """The array a dense attribute holds, without copying its bytes."""
+    t = value.type
+    dtype = element_dtype(t.element_type)
+    return np.frombuffer(value.data.data, dtype=dtype).reshape(t.get_shape())
+
+
+def _mixed(static: tuple[int, ...], dynamic: list[int]) -> list[int]:
+    it = iter(dynamic)
+    return [next(it) if v == DYNAMIC_INDEX else v for v in static]
+
+
+@register_impls
+class IndexArithFunctions(ArithFunctions):
+    """xDSL's arith, plus dense tensor constants and the index ops tiled loops use."""
+
+    @impl(arith.ConstantOp)
+    def run_constant(self, interpreter: Interpreter, op: arith.ConstantOp, args: tuple[Any, ...]):
+        value = op.value
+        if isinstance(value, DenseIntOrFPElementsAttr) and isinstance(value.type, TensorType):
+            return (dense_array(value),)
+        if isinstance(value, IntegerAttr | FloatAttr):
+            return (value.value.data,)
+        raise ExecutionError(f"arith.constant of {value} is not supported")
+
+    @impl(arith.MinSIOp)
+    def run_minsi(self, interpreter: Interpreter, op: arith.MinSIOp, args: tuple[Any, ...]):
+        return (min(args),)
+
+    @impl(arith.MaxSIOp)
+    def run_maxsi(self, interpreter: Interpreter, op: arith.MaxSIOp, args: tuple[Any, ...]):
+        return (max(args),)
+
+    @impl(arith.CeilDivSIOp)
+    def run_ceildivsi(self, interpreter: Interpreter, op: arith.CeilDivSIOp, args: tuple[Any, ...]):
+        a, b = args
+        return (-(-a // b),)
+
+
+@register_impls
+class MemrefFunctions(InterpreterFunctions):
+    def __init__(self, module: ModuleOp):
+        self.globals = {
+            op.sym_name.data: op for op in module.walk() if isinstance(op, memref.GlobalOp)
+        }
+        self.global_values: dict[str, np.ndarray] = {}
+
+    @impl(memref.AllocOp)
+    def run_alloc(self, interpreter: Interpreter, op: memref.AllocOp, args: tuple[Any, ...]):
+        t = op.memref.type
+        assert isinstance(t, MemRefType)
+        if args:
+            raise ExecutionError(f"{op.name}: dynamically sized allocations are not supported")
+        return (fresh(tuple(t.get_shape()), element_dtype(t.element_type)),)
+
+    @impl(memref.DeallocOp)
+    def run_dealloc(self, interpreter: Interpreter, op: memref.DeallocOp, args: tuple[Any, ...]):
+        return ()
+
+    @impl(memref.GetGlobalOp)
+    def run_get_global(self, interpreter: Interpreter, op: memref.GetGlobalOp, args: tuple[Any, ...]):
+        name = op.name_.root_reference.data
+        if name not in self.global_values:
+            g = self.globals.get(name)
+            if g is None or not isinstance(g.initial_value, DenseIntOrFPElementsAttr):
+                raise ExecutionError(f"memref.get_global: no initialized global @{name}")
+            value = dense_array(g.initial_value).copy()
+            value.setflags(write=False)  # constants: a write would be a bug
+            self.global_values[name] = value
+        return (self.global_values[name],)
+
+    @impl(memref.SubviewOp)
+    def run_subview(self, interpreter: Interpreter, op: memref.SubviewOp, args: tuple[Any, ...]):
+        source = args[0]
+        n_off, n_size = len(op.offsets), len(op.sizes)
+        offsets = _mixed(op.static_offsets.get_values(), list(args[1 : 1 + n_off]))
+        sizes = _mixed(op.static_sizes.get_values(), list(args[1 + n_off : 1 + n_off + n_size]))
+        strides = _mixed(op.static_strides.get_values(), list(args[1 + n_off + n_size :]))
+        index = []
+        for d, (o, n, st, extent) in enumerate(zip(offsets, sizes, strides, source.shape)):
+            if n < 0 or o < 0 or st < 1 or (n > 0 and o + (n - 1) * st >= extent):
+                raise ExecutionError(
+                    f"memref.subview out of bounds: dim {d} takes [{o}, {o + max(n - 1, 0) * st}] "
+                    f"step {st} of a memref of size {extent}"
+                )
+            index.append(slice(o, o + (n - 1) * st + 1 if n else o, st))
+        view = source[tuple(index)]
+        result_type = op.result.type
+        assert isinstance(result_type, MemRefType)
+        rank = len(result_type.get_shape())
+        while view.ndim > rank:  # rank-reducing subview: drop leading unit dims
+            unit = next((i for i, s in enumerate(view.shape) if s == 1), None)
+            if unit is None:
+                raise ExecutionError(f"memref.subview: cannot drop a dim of {list(view.shape)} to rank {rank}")
+            view = np.squeeze(view, axis=unit)
+        for d, (want, got) in enumerate(zip(result_type.get_shape(), view.shape)):
+            if want != DYNAMIC_INDEX and want != got:
+                raise ExecutionError(f"memref.subview: dim {d} has size {got}, its type says {want}")
+        return (view,)
