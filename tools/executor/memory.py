@@ -122,7 +122,7 @@ class MemrefFunctions(InterpreterFunctions):
                     f"step {st} of a memref of size {extent}"
                 )
             index.append(slice(o, o + (n - 1) * st + 1 if n else o, st))
-        view = source[tuple(index)]
+        view = source[(*index, Ellipsis)]  # a view, even of a 0-d memref
         result_type = op.result.type
         assert isinstance(result_type, MemRefType)
         rank = len(result_type.get_shape())

@@ -1,0 +1,168 @@
+"""From tensors to memrefs, tiling every compute op on the way.
+
+The function keeps its signature's shapes, levels and names, with memrefs for tensors:
+weights become `memref.global` constants read with `memref.get_global`; each compute op's
+result becomes a `memref.alloc` in its home level, filled by the op's tiled loop nest
+(`codegen.py`); reshape views stay views; each allocation is freed after its last use,
+which gives the allocator its lifetimes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from xdsl.dialects import arith, func, memref
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    FunctionType,
+    MemRefType,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+)
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.utils.exceptions import DiagnosticException
+
+from tiler_dialect.attributes import hierarchy_of, memory_level_of
+from tiler_dialect.ops import NAME_ATTR, ReshapeOp, TilerOp
+from tiler_passes.tiling.codegen import OpCodegen
+from tiler_passes.tiling.emit import Emitter
+from tiler_passes.tiling.schedule import OpTiling
+
+ChooseTiling = Callable[[TilerOp, str], OpTiling | None]
+"""For a compute op and its name: its schedule, or None to compute it in place (when its
+home is the compute level)."""
+
+
+def memref_of(t: TensorType | MemRefType) -> MemRefType:
+    if isinstance(t, MemRefType):
+        return t
+    return MemRefType(t.element_type, list(t.get_shape()), memory_space=t.encoding)
+
+
+def op_name(op: Operation, counter: dict[str, int]) -> str:
+    attr = op.attributes.get(NAME_ATTR)
+    if isinstance(attr, StringAttr) and attr.data:
+        return attr.data
+    kind = op.name.removeprefix("tiler.")
+    counter[kind] = counter.get(kind, 0) + 1
+    return f"{kind}{counter[kind]}"
+
+
+def bufferize_and_tile(module: ModuleOp, main: func.FuncOp, choose: ChooseTiling) -> None:
+    old = main.body.block
+    new = Block(arg_types=[memref_of(a.type) for a in old.args])  # type: ignore[arg-type]
+    values: dict[SSAValue, SSAValue] = {}
+    for a, b in zip(old.args, new.args):
+        b.name_hint = a.name_hint
+        values[a] = b
+    em = Emitter(new)
+    globals_: list[memref.GlobalOp] = []
+    symbols: set[str] = set()
+    counter: dict[str, int] = {}
+    compute_level = hierarchy_of(module).computeName
+    activations: list[SSAValue] = []
+
+    def use(v: SSAValue) -> SSAValue:
+        return values[v]
+
+    for op in old.ops:
+        if isinstance(op, arith.ConstantOp) and isinstance(op.result.type, TensorType):
+            value = op.value
+            assert isinstance(value, DenseIntOrFPElementsAttr)
+            t = memref_of(op.result.type)
+            sym = _symbol(op.result.name_hint or op_name(op, counter), symbols)
+            initial = DenseIntOrFPElementsAttr(
+                TensorType(t.element_type, t.get_shape()), value.data
+            )
+            g = memref.GlobalOp.get(StringAttr(sym), t, initial, constant=UnitAttr())
+            if NAME_ATTR in op.attributes:
+                g.attributes[NAME_ATTR] = op.attributes[NAME_ATTR]
+            globals_.append(g)
+            got = em.emit(memref.GetGlobalOp(sym, t))
+            got.results[0].name_hint = op.result.name_hint
+            values[op.result] = got.results[0]
+        elif isinstance(op, TilerOp) and op.IS_VIEW:
+            view = em.emit(ReshapeOp([use(op.inputs[0])], memref_of(op.res[0].type), attributes=dict(op.attributes)))  # type: ignore[arg-type]
+            view.results[0].name_hint = op.res[0].name_hint
+            values[op.res[0]] = view.results[0]
+        elif isinstance(op, TilerOp):
+            name = op_name(op, counter)
+            t = memref_of(op.res[0].type)  # type: ignore[arg-type]
+            levels = {memory_level_of(v.type) for v in (*op.inputs, op.res[0])}
+            if len(levels) != 1:
+                raise DiagnosticException(
+                    f"{op.display_name}: its operands live in different levels ({', '.join(sorted(map(str, levels)))}); "
+                    "tiling needs one home level per op"
+                )
+            alloc = em.emit(memref.AllocOp([], [], t))
+            alloc.attributes[NAME_ATTR] = StringAttr(name)
+            result = alloc.results[0]
+            result.name_hint = op.res[0].name_hint
+            activations.append(result)
+            inputs = [use(v) for v in op.inputs]
+            tiling = choose(op, name)
+            if tiling is None:
+                if levels != {compute_level}:
+                    raise DiagnosticException(f"{op.display_name}: no schedule for an op outside the compute level")
+                props = {k: v for k, v in op.properties.items() if k != "operandSegmentSizes"}
+                em.emit(type(op)(inputs, outputs=[result], properties=props, attributes=dict(op.attributes)))
+            else:
+                OpCodegen(em, op, tiling, inputs, result, name).run()
+            values[op.res[0]] = result
+        elif isinstance(op, func.ReturnOp):
+            em.emit(func.ReturnOp(*[use(v) for v in op.arguments]))
+        else:
+            raise DiagnosticException(f"the tile pass cannot rewrite {op.name}; it expects imported tiler IR")
+
+    _free_after_last_use(new, activations)
+    main.body.detach_block(old)
+    main.body.add_block(new)
+    main.function_type = FunctionType.from_lists(
+        [a.type for a in new.args], [memref_of(t) for t in main.function_type.outputs.data]  # type: ignore[arg-type]
+    )
+    for g in globals_:
+        module.body.block.insert_op_before(g, main)
+
+
+def _symbol(hint: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_$.]", "_", hint) or "const"
+    name, i = base, 1
+    while name in taken:
+        name = f"{base}_{i}"
+        i += 1
+    taken.add(name)
+    return name
+
+
+def _free_after_last_use(block: Block, activations: list[SSAValue]) -> None:
+    """memref.dealloc each activation after the last top-level op using it (or a view of
+    it); returned buffers live on."""
+    top = list(block.ops)
+    position = {op: i for i, op in enumerate(top)}
+
+    def top_level(op: Operation) -> Operation:
+        while op.parent_block() is not block:
+            op = op.parent_op()  # type: ignore[assignment]
+        return op
+
+    returned = {v for op in top if isinstance(op, func.ReturnOp) for v in op.arguments}
+    for buffer in activations:
+        aliases, seen = [buffer], {buffer}
+        last: int | None = position[buffer.owner]  # type: ignore[index]
+        while aliases and last is not None:
+            v = aliases.pop()
+            if v in returned:
+                last = None
+                break
+            for use in v.uses:
+                if isinstance(use.operation, ReshapeOp):
+                    for r in use.operation.results:
+                        if r not in seen:
+                            seen.add(r)
+                            aliases.append(r)
+                last = max(last, position[top_level(use.operation)])
+        if last is not None:
+            block.insert_op_after(memref.DeallocOp.get(buffer), top[last])
