@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from xdsl.dialects.builtin import (
     ArrayAttr,
+    DictionaryAttr,
     IntAttr,
     MemRefType,
     ModuleOp,
@@ -25,6 +26,7 @@ from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
+from tiler_dialect.cost import ComputeRates, LinkCost
 from tiler_dialect.hierarchy import HierarchyError, MemoryHierarchy, MemoryLevel
 
 HIERARCHY_ATTR_NAME = "tiler.hierarchy"
@@ -117,6 +119,47 @@ class MemoryLevelAttr(ParametrizedAttribute):
 
 
 @irdl_attr_definition
+class LinkCostAttr(ParametrizedAttribute):
+    """A link's cost-model override: `<"L2", "L1", bandwidth = 8, latency = 30>` inside
+    `#tiler.hierarchy<..., links = [...]>`."""
+
+    name = "tiler.link"
+
+    a: StringAttr
+    b: StringAttr
+    bandwidth: IntAttr
+    latency: IntAttr
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            return cls.parse_fields(parser)
+
+    @classmethod
+    def parse_fields(cls, parser: AttrParser) -> Sequence[Attribute]:
+        a = parser.parse_str_literal("level name")
+        parser.parse_punctuation(",")
+        b = parser.parse_str_literal("level name")
+        values = []
+        for key in ("bandwidth", "latency"):
+            parser.parse_punctuation(",")
+            parser.parse_keyword(key)
+            parser.parse_punctuation("=")
+            values.append(IntAttr(parser.parse_integer(allow_boolean=False)))
+        return (StringAttr(a), StringAttr(b), *values)
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            self.print_fields(printer)
+
+    def print_fields(self, printer: Printer) -> None:
+        printer.print_string_literal(self.a.data)
+        printer.print_string(", ")
+        printer.print_string_literal(self.b.data)
+        printer.print_string(f", bandwidth = {self.bandwidth.data}, latency = {self.latency.data}")
+
+
+@irdl_attr_definition
 class MemoryHierarchyAttr(ParametrizedAttribute):
     """The hierarchy, e.g.
 
@@ -130,15 +173,32 @@ class MemoryHierarchyAttr(ParametrizedAttribute):
     default_level: StringAttr
     compute_level: StringAttr
     levels: ArrayAttr[MemoryLevelAttr]
+    links: ArrayAttr[LinkCostAttr]
+    """Cost-model overrides per link (empty: defaults)."""
+    rates: DictionaryAttr
+    """Compute-rate overrides (empty: defaults)."""
 
     @staticmethod
     def from_hierarchy(h: MemoryHierarchy) -> MemoryHierarchyAttr:
+        defaults = ComputeRates()
         return MemoryHierarchyAttr(
             StringAttr(h.defaultName),
             StringAttr(h.computeName),
             ArrayAttr(
                 MemoryLevelAttr(l.name, l.size, l.neighbourNames)
                 for l in h.memoryLevels.values()
+            ),
+            ArrayAttr(
+                LinkCostAttr(StringAttr(x), StringAttr(y), IntAttr(c.bandwidth), IntAttr(c.latency))
+                for pair, c in sorted(h.linkCosts.items(), key=lambda kv: sorted(kv[0]))
+                for x, y in [sorted(pair)]
+            ),
+            DictionaryAttr(
+                {
+                    name: IntAttr(getattr(h.computeRates, name))
+                    for name in ComputeRates.field_names()
+                    if getattr(h.computeRates, name) != getattr(defaults, name)
+                }
             ),
         )
 
@@ -149,10 +209,10 @@ class MemoryHierarchyAttr(ParametrizedAttribute):
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
         start = parser.pos
         params = cls._parse_fields(parser)
-        default, compute, levels = params
+        default, compute, levels, links, rates = params
         try:
-            _build_hierarchy(default.data, compute.data, tuple(levels))  # type: ignore[attr-defined]
-        except HierarchyError as e:
+            _build_hierarchy(default.data, compute.data, tuple(levels), tuple(links), rates)  # type: ignore[attr-defined]
+        except (HierarchyError, ValueError) as e:
             parser.raise_error(f"invalid memory hierarchy: {e}", start, parser.pos)
         return params
 
@@ -175,7 +235,29 @@ class MemoryHierarchyAttr(ParametrizedAttribute):
                     return MemoryLevelAttr.new(MemoryLevelAttr.parse_fields(parser))
 
             levels = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, parse_level)
-        return StringAttr(default), StringAttr(compute), ArrayAttr(levels)
+            links: list[LinkCostAttr] = []
+            rates: dict[str, Attribute] = {}
+            while parser.parse_optional_punctuation(","):
+                key = parser.parse_identifier("'links' or 'rates'")
+                parser.parse_punctuation("=")
+                if key == "links":
+
+                    def parse_link() -> LinkCostAttr:
+                        with parser.in_angle_brackets():
+                            return LinkCostAttr.new(LinkCostAttr.parse_fields(parser))
+
+                    links = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, parse_link)
+                elif key == "rates":
+
+                    def parse_rate() -> tuple[str, IntAttr]:
+                        name = parser.parse_identifier("compute rate")
+                        parser.parse_punctuation("=")
+                        return name, IntAttr(parser.parse_integer(allow_boolean=False))
+
+                    rates = dict(parser.parse_comma_separated_list(parser.Delimiter.ANGLE, parse_rate))
+                else:
+                    parser.raise_error(f"expected 'links' or 'rates', got '{key}'")
+        return StringAttr(default), StringAttr(compute), ArrayAttr(levels), ArrayAttr(links), DictionaryAttr(rates)
 
     def print_parameters(self, printer: Printer) -> None:
         with printer.in_angle_brackets():
@@ -191,25 +273,55 @@ class MemoryHierarchyAttr(ParametrizedAttribute):
 
             with printer.in_square_brackets():
                 printer.print_list(self.levels, print_level)
+            if self.links.data:
+                printer.print_string(", links = ")
+
+                def print_link(link: LinkCostAttr) -> None:
+                    with printer.in_angle_brackets():
+                        link.print_fields(printer)
+
+                with printer.in_square_brackets():
+                    printer.print_list(self.links, print_link)
+            if self.rates.data:
+                printer.print_string(", rates = ")
+                with printer.in_angle_brackets():
+                    printer.print_list(
+                        self.rates.data.items(),
+                        lambda kv: printer.print_string(f"{kv[0]} = {kv[1].data}"),  # type: ignore[attr-defined]
+                    )
 
     def verify(self) -> None:
         try:
             self.to_hierarchy()
-        except HierarchyError as e:
+        except (HierarchyError, ValueError) as e:
             raise VerifyException(f"invalid memory hierarchy: {e}") from None
 
 
 def _to_hierarchy(attr: MemoryHierarchyAttr) -> MemoryHierarchy:
-    return _build_hierarchy(attr.default_level.data, attr.compute_level.data, tuple(attr.levels))
+    return _build_hierarchy(
+        attr.default_level.data, attr.compute_level.data, tuple(attr.levels), tuple(attr.links), attr.rates
+    )
 
 
 @lru_cache(maxsize=64)
 def _build_hierarchy(
-    default: str, compute: str, levels: tuple[MemoryLevelAttr, ...]
+    default: str,
+    compute: str,
+    levels: tuple[MemoryLevelAttr, ...],
+    links: tuple[LinkCostAttr, ...],
+    rates: DictionaryAttr,
 ) -> MemoryHierarchy:
     h = MemoryHierarchy([l.to_level() for l in levels])
     h.setDefaultMemoryLevel(default)
     h.setComputeMemoryLevel(compute)
+    for link in links:
+        h.setLinkCost(link.a.data, link.b.data, LinkCost(link.bandwidth.data, link.latency.data))
+    unknown = set(rates.data) - set(ComputeRates.field_names())
+    if unknown:
+        raise HierarchyError(
+            f"unknown compute rate(s) {', '.join(sorted(unknown))}; known: {', '.join(ComputeRates.field_names())}"
+        )
+    h.computeRates = ComputeRates(**{k: v.data for k, v in rates.data.items()})  # type: ignore[attr-defined]
     return h
 
 

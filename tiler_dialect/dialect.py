@@ -2,12 +2,17 @@
 
 from xdsl.ir import Dialect
 
-from tiler_dialect.attributes import MemoryHierarchyAttr, MemoryLevelAttr, MemorySpaceAttr
+from tiler_dialect.attributes import (
+    LinkCostAttr,
+    MemoryHierarchyAttr,
+    MemoryLevelAttr,
+    MemorySpaceAttr,
+)
 from tiler_dialect.ops import ALL_OPS
 from tiler_dialect.ops.dma import DmaStartOp, DmaWaitOp
 
 Tiler = Dialect(
     "tiler",
     [*ALL_OPS, DmaStartOp, DmaWaitOp],
-    [MemorySpaceAttr, MemoryLevelAttr, MemoryHierarchyAttr],
+    [MemorySpaceAttr, MemoryLevelAttr, MemoryHierarchyAttr, LinkCostAttr],
 )

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tiler_dialect.cost import FAR_LINK, NEAR_LINK, ComputeRates, LinkCost
+
 
 class HierarchyError(ValueError):
     """An invalid memory level or hierarchy: the message says what is wrong."""
@@ -95,6 +97,9 @@ class MemoryHierarchy:
         self.memoryLevels: dict[str, MemoryLevel] = {}
         self._defaultMemoryLevel: MemoryLevel | None = None
         self._computeMemoryLevel: MemoryLevel | None = None
+        self.linkCosts: dict[frozenset[str], LinkCost] = {}
+        """Cost-model overrides per link (frozenset of the two level names)."""
+        self.computeRates = ComputeRates()
         if not node_list:
             raise HierarchyError("a memory hierarchy needs at least one level")
         for node in node_list:
@@ -216,6 +221,23 @@ class MemoryHierarchy:
         """Levels a tile crosses from the home level down to the compute level."""
         return self.bfs(self.defaultName, self.computeName)
 
+    def setLinkCost(self, a: str, b: str, cost: LinkCost) -> None:
+        """Override the cost model of the link between neighbours `a` and `b`."""
+        self._level(a, "memory level")
+        self._level(b, "memory level")
+        if self.bfs(a, b) != [a, b]:
+            raise HierarchyError(f"levels {a!r} and {b!r} are not neighbours: there is no link to cost")
+        self.linkCosts[frozenset((a, b))] = cost
+
+    def linkCost(self, a: str, b: str) -> LinkCost:
+        """The link's cost: its override, else the default for links touching the compute
+        level or for the others (see tiler_dialect.cost)."""
+        cost = self.linkCosts.get(frozenset((a, b)))
+        if cost is not None:
+            return cost
+        compute = self._computeMemoryLevel.name if self._computeMemoryLevel else None
+        return NEAR_LINK if compute in (a, b) else FAR_LINK
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, MemoryHierarchy)
@@ -223,6 +245,8 @@ class MemoryHierarchy:
             and all(self.memoryLevels[k] == other.memoryLevels[k] for k in self.memoryLevels)
             and self._defaultMemoryLevel == other._defaultMemoryLevel
             and self._computeMemoryLevel == other._computeMemoryLevel
+            and self.linkCosts == other.linkCosts
+            and self.computeRates == other.computeRates
         )
 
     def __repr__(self) -> str:
@@ -271,7 +295,7 @@ class MemoryHierarchy:
     # -- JSON ------------------------------------------------------------------------
 
     def toJSON(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "levels": [
                 {"name": l.name, "size": l.size, "neighbours": list(l.neighbourNames)}
                 for l in self.memoryLevels.values()
@@ -279,6 +303,16 @@ class MemoryHierarchy:
             "default": self.defaultName,
             "compute": self.computeName,
         }
+        if self.linkCosts:
+            data["links"] = [
+                {"between": sorted(pair), "bandwidth": c.bandwidth, "latency": c.latency}
+                for pair, c in sorted(self.linkCosts.items(), key=lambda kv: sorted(kv[0]))
+            ]
+        if self.computeRates != ComputeRates():
+            data["compute_rates"] = {
+                name: getattr(self.computeRates, name) for name in ComputeRates.field_names()
+            }
+        return data
 
     @classmethod
     def fromJSON(cls, data: Any, source: str = "hierarchy") -> MemoryHierarchy:
@@ -289,7 +323,7 @@ class MemoryHierarchy:
 
         if not isinstance(data, dict):
             raise fail("expected a JSON object with 'levels' and 'default'")
-        unknown = set(data) - {"levels", "default", "compute"}
+        unknown = set(data) - {"levels", "default", "compute", "links", "compute_rates"}
         if unknown:
             raise fail(f"unknown key(s) {', '.join(sorted(map(repr, unknown)))}")
         levels = data.get("levels")
@@ -323,6 +357,7 @@ class MemoryHierarchy:
             if "compute" in data:
                 hierarchy.setComputeMemoryLevel(data["compute"])
             hierarchy.validate()
+            _read_costs(hierarchy, data)
         except HierarchyError as e:
             raise fail(str(e)) from None
         return hierarchy
@@ -338,6 +373,40 @@ class MemoryHierarchy:
         except json.JSONDecodeError as e:
             raise HierarchyError(f"{path}: not valid JSON: {e}") from None
         return cls.fromJSON(data, str(path))
+
+
+def _read_costs(hierarchy: MemoryHierarchy, data: dict[str, Any]) -> None:
+    links = data.get("links", [])
+    if not isinstance(links, list):
+        raise HierarchyError("'links' must be a list of {between, bandwidth, latency} objects")
+    for i, link in enumerate(links):
+        if not isinstance(link, dict) or set(link) != {"between", "bandwidth", "latency"}:
+            raise HierarchyError(f"link #{i} must have exactly 'between', 'bandwidth' and 'latency'")
+        between = link["between"]
+        if not (isinstance(between, list) and len(between) == 2 and all(isinstance(n, str) for n in between)):
+            raise HierarchyError(f"link #{i}: 'between' must name two levels")
+        try:
+            cost = LinkCost(_positive_int(link["bandwidth"], f"link #{i} bandwidth"), _positive_int(link["latency"], f"link #{i} latency", zero=True))
+        except ValueError as e:
+            raise HierarchyError(f"link #{i}: {e}") from None
+        hierarchy.setLinkCost(between[0], between[1], cost)
+    rates = data.get("compute_rates", {})
+    if not isinstance(rates, dict):
+        raise HierarchyError("'compute_rates' must be an object")
+    unknown = set(rates) - set(ComputeRates.field_names())
+    if unknown:
+        raise HierarchyError(
+            f"unknown compute rate(s) {', '.join(sorted(map(repr, unknown)))}; known: "
+            f"{', '.join(ComputeRates.field_names())}"
+        )
+    values = {k: _positive_int(v, k, zero=k == "tile_overhead") for k, v in rates.items()}
+    hierarchy.computeRates = ComputeRates(**values)
+
+
+def _positive_int(value: Any, what: str, zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < (0 if zero else 1):
+        raise HierarchyError(f"{what} must be a {'non-negative' if zero else 'positive'} integer, got {value!r}")
+    return value
 
 
 _BYTES_RE = re.compile(r"^\s*(\d+)\s*(|B|K|KB|KiB|M|MB|MiB)\s*$", re.IGNORECASE)

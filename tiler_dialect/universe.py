@@ -19,7 +19,13 @@ def _set_memory_hierarchy():
     return SetMemoryHierarchyPass
 
 
+def _tile():
+    from tiler_passes.tile import TilePass
+
+    return TilePass
+
+
 TILER_UNIVERSE = Universe(
     all_dialects={"tiler": _dialect},
-    all_passes={"set-memory-hierarchy": _set_memory_hierarchy},
+    all_passes={"set-memory-hierarchy": _set_memory_hierarchy, "tile": _tile},
 )

@@ -6,7 +6,7 @@ import os
 import sys
 import traceback
 
-from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
 
 _CONTEXT_LINES = 3
 _FULL_IR_LINES = 40
@@ -54,7 +54,7 @@ def report(tool: str, e: BaseException) -> int:
     from tiler_dialect.hierarchy import HierarchyError
     from tiler_tools.executor import ExecutionError
 
-    user_errors = (DiagnosticException, ParseError, OSError, HierarchyError, ExecutionError)
+    user_errors = (DiagnosticException, ParseError, ArgSpecParseError, OSError, HierarchyError, ExecutionError)
     if isinstance(e, user_errors):
         print(f"{tool}: error: {format_error(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT

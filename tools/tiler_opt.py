@@ -23,7 +23,7 @@ from typing import IO
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import PassPipeline
-from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from tiler_dialect.hierarchy import MemoryHierarchy, parse_bytes
@@ -84,6 +84,19 @@ class TilerOptMain(xDSLOptMain):
         h.add_argument(
             "--hierarchy", metavar="FILE.json", help="any other hierarchy, as a JSON file"
         )
+        t = arg_parser.add_argument_group("tiling", "Run the tile pass after any -p passes.")
+        t.add_argument("--tile", action="store_true", help="tile every layer (the 'tile' pass)")
+        t.add_argument(
+            "--double-buffer", action=argparse.BooleanOptionalAction, default=True,
+            help="double-buffer streamed tiles (default on; --no-double-buffer for single buffers)",
+        )
+        t.add_argument(
+            "--search-strategy", choices=["cycles", "max", "min", "random-max"], default="cycles",
+            help="cycles: minimise the cost model (default); max/min/random-max: the reference's tile-size strategies",
+        )
+        t.add_argument("--alignment", type=int, default=4, metavar="BYTES", help="buffer alignment (default 4)")
+        t.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
+        t.add_argument("--tile-report", metavar="FILE.json", help="write the per-op tiling report")
         arg_parser.add_argument(
             "--input-shape",
             type=_input_shape,
@@ -143,11 +156,21 @@ class TilerOptMain(xDSLOptMain):
 
     def setup_pipeline(self) -> None:
         super().setup_pipeline()
+        passes = list(self.pipeline.passes)
         if self.hierarchy_flags_given and self._input_format() not in ONNX_FORMATS:
             # ONNX input gets the hierarchy at import; IR input gets it from this pass
-            self.pipeline = PassPipeline(
-                (self.hierarchy_pass(), *self.pipeline.passes), self.pipeline.callback
+            passes.insert(0, self.hierarchy_pass())
+        if self.args.tile:
+            from tiler_passes.tile import TilePass
+
+            a = self.args
+            passes.append(
+                TilePass(
+                    search_strategy=a.search_strategy, double_buffer=a.double_buffer,
+                    alignment=a.alignment, seed=a.seed, report=a.tile_report,
+                )
             )
+        self.pipeline = PassPipeline(tuple(passes), self.pipeline.callback)
 
     def _input_format(self) -> str:
         if self.args.frontend:
@@ -216,7 +239,7 @@ class TilerOptMain(xDSLOptMain):
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         TilerOptMain(argv).run()
-    except Exception as e:
+    except (Exception, ArgSpecParseError) as e:  # xDSL's pipeline-syntax error is a BaseException
         sys.exit(report("tiler-opt", e))
 
 

@@ -114,7 +114,9 @@ class OpCodegen:
                 lo = em.add(lo, em.mul(c, first if c > 0 else last))
                 hi = em.add(hi, em.mul(c, last if c > 0 else first))
             if access.oob != OutOfBounds.NEVER:
-                lo, hi = em.max(lo, 0), em.min(hi, size)
+                # clipped to the operand; a tile wholly in the padding gets an empty region
+                lo = em.min(em.max(lo, 0), size)
+                hi = em.max(em.min(hi, size), lo)
             out.append((lo, hi))
         return out
 

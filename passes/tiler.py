@@ -1,0 +1,253 @@
+"""The reference's `Tiler`, for tiler IR. The `tile` pass is a thin wrapper around it.
+
+    tiler = Tiler(hierarchy)
+    tiler.searchStrategy = "cycles"            # or "max", "min", "random-max"
+    tiler.setupModel(module)                   # one tiling problem per layer
+    solution = tiler.computeTilingSchedule()   # CP-SAT, once per distinct op signature
+    tiler.testTilingSolutionCorrectness(solution)
+    report = tiler.tile(module)                # all of the above, then the rewrite
+
+Names and meanings follow the Tiler of Deeploy (BRIEF section 2); where it asserts, this
+one returns booleans or raises `TilingError` with a message for the user.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.utils.exceptions import DiagnosticException
+
+from tiler_dialect.attributes import memory_level_of
+from tiler_dialect.hierarchy import MemoryHierarchy
+from tiler_dialect.ops import TilerOp
+from tiler_passes.tiling.bufferize import bufferize_and_tile, op_name
+from tiler_passes.tiling.estimate import Estimate, double_buffered, estimate
+from tiler_passes.tiling.problem import Problem, align_up, problem_of
+from tiler_passes.tiling.schedule import OpTiling, check_tiling, max_extents, region_extent
+from tiler_passes.tiling.solver import STRATEGIES, Infeasible, Solution, SolverOptions, solve
+from tiler_passes.tiling.traffic import Traffic, compulsory_bytes, exact_traffic
+
+
+class TilingError(DiagnosticException):
+    """The model cannot be tiled as asked; the message says why."""
+
+
+@dataclass
+class LayerSchedule:
+    """One layer's solved schedule and its figures."""
+
+    name: str
+    op: TilerOp
+    problem: Problem
+    tiling: OpTiling
+    estimate: Estimate
+    traffic: Traffic
+    lower_bound_bytes: int
+
+    def tile_shapes(self) -> dict[str, list[int]]:
+        """Per operand, the shape of one compute-level buffer."""
+        extents = max_extents(self.problem.desc, self.tiling)[-1]
+        accesses = [*self.problem.desc.inputs, *self.problem.desc.outputs]
+        return {
+            name: region_extent(a, extents, shape)
+            for name, a, shape in zip(self.problem.tensor_names, accesses, self.problem.shapes)
+        }
+
+
+@dataclass
+class TilingSolution:
+    layers: list[LayerSchedule] = field(default_factory=list)
+    compile_seconds: float = 0.0
+
+    def by_op(self) -> dict[TilerOp, OpTiling]:
+        return {layer.op: layer.tiling for layer in self.layers}
+
+    def report(self) -> dict:
+        """The `--tile-report` JSON (issue 3 section 7)."""
+        ops = [
+            {
+                "name": l.name,
+                "op": l.op.name,
+                "tiles": l.tiling.tiles,
+                "tile_shapes": l.tile_shapes(),
+                "dma_bytes": l.traffic.bytes,
+                "dma_transfers": l.traffic.transfers,
+                "lower_bound_bytes": l.lower_bound_bytes,
+                "est_cycles": l.estimate.cycles,
+                "double_buffered": double_buffered(l.tiling),
+                "levels": [
+                    {"level": lvl.level, "counts": list(lvl.counts), "slots": list(lvl.slots), "footprint": fp}
+                    for lvl, fp in zip(l.tiling.levels, l.estimate.footprint)
+                ],
+            }
+            for l in self.layers
+        ]
+        return {
+            "ops": ops,
+            "total": {
+                "dma_bytes": sum(o["dma_bytes"] for o in ops),
+                "lower_bound_bytes": sum(o["lower_bound_bytes"] for o in ops),
+                "est_cycles": sum(o["est_cycles"] for o in ops),
+                "compile_seconds": round(self.compile_seconds, 3),
+            },
+        }
+
+
+class Tiler:
+    """Chooses tile sizes for every layer with CP-SAT and rewrites the module into
+    double-buffered DMA loop nests."""
+
+    def __init__(self, memoryHierarchy: MemoryHierarchy, testName: str | None = None, workDir: str | None = None):
+        self.memoryHierarchy = memoryHierarchy.validate()
+        self.testName = testName
+        self.workDir = workDir
+        self.searchStrategy: Literal["cycles", "max", "min", "random-max"] = "cycles"
+        """"cycles" minimises the cost model; "max"/"min"/"random-max" maximise / minimise the
+        compute level's tile bytes (seeded random ties), as in the reference."""
+        self.memoryAllocStrategy: Literal["TetrisRandom", "TetrisCo-Opt", "MiniMalloc"] = "MiniMalloc"
+        self.visualizeMemoryAlloc = False
+        self.doubleBuffer = True
+        self.alignment = 4
+        self.seed = 0
+        self.timeLimit = 10.0
+        self._layers: list[tuple[str, TilerOp, Problem]] = []
+        self._worstCaseBufferSize: dict[str, int] = {}
+        self._solved: dict[tuple, Solution] = {}
+
+    @property
+    def worstCaseBufferSize(self) -> dict[str, int]:
+        """Per level, the highest end address used (filled by the allocation, issue 4)."""
+        return self._worstCaseBufferSize
+
+    # -- the reference's hooks ---------------------------------------------------------
+
+    def multiBufferStrategy(self, problem: Problem, path: Sequence[str], hop: str, tensorName: str) -> int:
+        """How many copies of `tensorName`'s tile may live at level `hop` on `path`: 2 for
+        double buffering (used only when the tile actually streams), 1 for single buffers.
+        Override to restrict some tensors to one copy."""
+        return 2 if self.doubleBuffer else 1
+
+    def propagateIOBufferStrategy(self, patternBuffers: list[dict[str, int]]) -> list[dict[str, int]]:
+        """Static n-ple buffering: every buffer a pattern's steps use stays live for the
+        whole pattern. Takes, per step, buffer name -> bytes; returns each step with all of
+        them (layer-wise tiling has one step per pattern, which this leaves as it is)."""
+        union: dict[str, int] = {}
+        for step in patternBuffers:
+            for name, size in step.items():
+                union[name] = max(size, union.get(name, 0))
+        return [dict(union) for _ in patternBuffers]
+
+    @staticmethod
+    def assertLayerWiseTiling(schedule: Sequence[Sequence[TilerOp]]) -> bool:
+        """True when every pattern of the schedule is a single layer."""
+        return all(len(pattern) == 1 for pattern in schedule)
+
+    @staticmethod
+    def assertUniformMemoryLevelAllocation(module: ModuleOp, defaultMemoryLevel: str) -> bool:
+        """True when every tensor of the (untiled) module lives in `defaultMemoryLevel`."""
+        for op in module.walk():
+            for v in (*op.results, *(a for r in op.regions for b in r.blocks for a in b.args)):
+                if isinstance(v.type, TensorType) and memory_level_of(v.type) != defaultMemoryLevel:
+                    return False
+        return True
+
+    # -- the flow ------------------------------------------------------------------------
+
+    def schedule(self, module: ModuleOp) -> list[list[TilerOp]]:
+        """Layers in execution order, one pattern per compute op (views are not layers)."""
+        return [[op] for op in module.walk() if isinstance(op, TilerOp) and not op.IS_VIEW and not op.outputs]
+
+    def setupModel(self, module: ModuleOp) -> list[Problem]:
+        """Build one tiling problem per layer (the CP-SAT models are built when solved)."""
+        schedule = self.schedule(module)
+        if not self.assertLayerWiseTiling(schedule):
+            raise TilingError("only layer-wise tiling is supported")
+        if not self.assertUniformMemoryLevelAllocation(module, self.memoryHierarchy.defaultName):
+            raise TilingError(
+                f"every tensor must live in the home level {self.memoryHierarchy.defaultName} before tiling"
+            )
+        if self.searchStrategy not in STRATEGIES:
+            raise TilingError(f"unknown search strategy {self.searchStrategy!r}; known: {', '.join(STRATEGIES)}")
+        counter: dict[str, int] = {}
+        self._layers = []
+        for (op,) in schedule:
+            name = op_name(op, counter)
+            self._layers.append((name, op, problem_of(op, f"'{name}' ({op.name})", self.memoryHierarchy)))
+        return [p for _, _, p in self._layers]
+
+    def _options(self) -> SolverOptions:
+        return SolverOptions(self.searchStrategy, self.doubleBuffer, self.alignment, self.seed, self.timeLimit)
+
+    def computeTilingSchedule(self) -> TilingSolution:
+        """Solve every layer; layers with the same signature share one solve."""
+        start = time.perf_counter()
+        solution = TilingSolution()
+        for name, op, problem in self._layers:
+            key = (problem.signature, self._options())
+            if key not in self._solved:
+                copies = [
+                    [self.multiBufferStrategy(problem, problem.path, hop, n) for n in problem.operand_names]
+                    for hop in problem.path[1:]
+                ]
+                try:
+                    self._solved[key] = solve(problem, self._options(), copies)
+                except Infeasible as e:
+                    raise TilingError(str(e)) from None
+            tiling = self._solved[key].tiling
+            solution.layers.append(
+                LayerSchedule(
+                    name, op, problem, tiling,
+                    estimate(problem, tiling, self.alignment),
+                    exact_traffic(problem, tiling),
+                    compulsory_bytes(problem),
+                )
+            )
+        solution.compile_seconds = time.perf_counter() - start
+        return solution
+
+    def testTilingSolutionCorrectness(self, tilingSolution: TilingSolution) -> None:
+        """Every buffer count is an integer >= 1, every buffer size is a multiple of the
+        alignment, and every level's tiles fit its capacity (raises TilingError)."""
+        for layer in tilingSolution.layers:
+            try:
+                check_tiling(layer.problem.desc, layer.tiling)
+            except AssertionError as e:
+                raise TilingError(f"{layer.problem.label}: invalid schedule: {e}") from None
+            extents = max_extents(layer.problem.desc, layer.tiling)
+            for h, level in enumerate(layer.tiling.levels):
+                used = 0
+                for k, slots in enumerate(level.slots):
+                    if not isinstance(slots, int) or slots < 1:
+                        raise TilingError(f"{layer.problem.label}: buffer count {slots!r} is not an integer >= 1")
+                    size = align_up(layer.problem.region_bytes(k, extents[h]), self.alignment)
+                    if size % self.alignment:
+                        raise TilingError(f"{layer.problem.label}: a buffer of {size} bytes is not {self.alignment}-byte aligned")
+                    used += slots * size
+                if used > layer.problem.capacities[h]:
+                    raise TilingError(
+                        f"{layer.problem.label}: tiles need {used} bytes of {level.level}, which holds {layer.problem.capacities[h]}"
+                    )
+
+    def tile(self, module: ModuleOp) -> TilingSolution:
+        """Solve, check and rewrite `module` (its @main) into tiled loop nests."""
+        from tiler_tools.executor.interpreter import main_function
+
+        start = time.perf_counter()
+        self.setupModel(module)
+        solution = self.computeTilingSchedule()
+        self.testTilingSolutionCorrectness(solution)
+        tilings = solution.by_op()
+        compute = self.memoryHierarchy.computeName
+
+        def choose(op: TilerOp, name: str) -> OpTiling | None:
+            if self.memoryHierarchy.defaultName == compute:
+                return None  # everything already lives where compute reads
+            return tilings[op]
+
+        bufferize_and_tile(module, main_function(module), choose)
+        solution.compile_seconds = time.perf_counter() - start
+        return solution

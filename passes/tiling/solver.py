@@ -1,0 +1,314 @@
+"""Choosing one op's tiles with OR-tools CP-SAT.
+
+Variables, per level below home and per dim that may be split there: the number of
+tiles n and the largest tile extent t = ceil(P / n) of the enclosing extent P (at the
+first level, t ranges over exactly the balanced sizes ceil(S / k)). From them, linearly
+or by product constraints: each operand's largest region, its aligned bytes, whether it
+streams (is loaded more than once per enclosing box, and so gets a second buffer when
+double buffering), each level's footprint (which must fit its capacity), and the
+cost model of `estimate.py`.
+
+Objectives (`strategy`): "cycles" (default) minimises estimated cycles, then the number
+of tiles; "max" and "min" maximise or minimise the compute level's tile bytes, and
+"random-max" maximises them with seeded random tie-breaking, as the reference's search
+strategies do. The loop order is not a variable: a few orders are tried (natural, and
+each input's dims outermost so that it stays resident) and the best kept. The solver runs
+single-threaded with a fixed seed and a deterministic time budget, so results repeat.
+When double buffering cannot fit, single buffering is tried before giving up.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from tiler_dialect.tiling import IterKind, linear_form
+from tiler_passes.tiling.problem import Problem, align_up
+from tiler_passes.tiling.schedule import LevelTiling, OpTiling, operand_dims, region_extent
+
+STRATEGIES = ("cycles", "max", "min", "random-max")
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    strategy: str = "cycles"
+    double_buffer: bool = True
+    alignment: int = 4
+    seed: int = 0
+    time_limit: float = 10.0
+    """CP-SAT's deterministic time budget per solve (reproducible, unlike wall time)."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    tiling: OpTiling
+    objective: int
+    double: bool
+
+
+class Infeasible(Exception):
+    """No schedule fits; the message names the op, its smallest footprint, the capacity
+    and the operands that dominate it."""
+
+
+Expr = int | cp_model.IntVar | cp_model.LinearExpr
+
+
+def candidate_orders(problem: Problem) -> list[tuple[int, ...]]:
+    desc = problem.desc
+    dims = range(len(desc.dims))
+    parallel = [d for d in dims if desc.dims[d].kind == IterKind.PARALLEL]
+    reductions = [d for d in dims if desc.dims[d].kind == IterKind.REDUCTION]
+    candidates = [tuple(parallel + reductions)]
+    for deps in operand_dims(desc)[: problem.n_inputs]:
+        front = [d for d in parallel if d in deps]
+        candidates.append(tuple(front + [d for d in parallel if d not in deps] + reductions))
+    split = {d for d in dims if any(problem.splittable(l, d) for l in range(problem.levels))}
+    out, seen = [], set()
+    for c in candidates:
+        key = tuple(d for d in c if d in split)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+class _Model:
+    """One CP-SAT model: a problem, a loop order, a buffering mode."""
+
+    def __init__(self, problem: Problem, options: SolverOptions, copies: Sequence[Sequence[int]], order: tuple[int, ...], double: bool):
+        self.p, self.o, self.order, self.double = problem, options, order, double
+        self.m = cp_model.CpModel()
+        self.copies = copies
+        self._build()
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _var(self, lo: int, hi: int, name: str) -> cp_model.IntVar:
+        return self.m.NewIntVar(lo, max(lo, hi), name)
+
+    def _product(self, factors: Sequence[Expr], bound: int, name: str) -> Expr:
+        known = math.prod(f for f in factors if isinstance(f, int))
+        variables = [f for f in factors if not isinstance(f, int)]
+        if not variables:
+            return known
+        acc: Expr = variables[0]
+        for i, f in enumerate(variables[1:]):
+            v = self._var(0, bound, f"{name}_{i}")
+            self.m.AddMultiplicationEquality(v, [acc, f])
+            acc = v
+        if known == 1:
+            return acc
+        return acc * known
+
+    def _ceil_div(self, numerator: Expr, divisor: int, bound: int, name: str) -> Expr:
+        if isinstance(numerator, int):
+            return -(-numerator // divisor)
+        if divisor == 1:
+            return numerator
+        q = self._var(0, bound, name)
+        self.m.AddDivisionEquality(q, numerator + (divisor - 1), divisor)
+        return q
+
+    # -- the model -------------------------------------------------------------------
+
+    def _build(self) -> None:
+        p, m = self.p, self.m
+        desc = p.desc
+        deps = operand_dims(desc)
+        sizes = [d.size for d in desc.dims]
+        biggest = max(math.prod(s) * b for s, b in zip(p.shapes, p.element_bytes))
+        tiles_bound = math.prod(sizes)
+        parent: list[Expr] = list(sizes)
+        self.n: list[list[Expr]] = []
+        self.streams: list[list[Expr]] = []
+        enclosing: Expr = 1  # tiles of the levels above
+        dma: list[Expr] = []
+        first: Expr = 0
+        self.footprint: list[Expr] = []
+        for h in range(p.levels):
+            counts: list[Expr] = []
+            extents: list[Expr] = []
+            for d, size in enumerate(sizes):
+                P = parent[d]
+                if not p.splittable(h, d):
+                    counts.append(1)
+                    extents.append(P)
+                elif isinstance(P, int):
+                    values = sorted({-(-P // k) for k in range(1, P + 1)})
+                    t = m.NewIntVarFromDomain(cp_model.Domain.FromValues(values), f"t{h}_{d}")
+                    n = self._var(1, P, f"n{h}_{d}")
+                    m.AddAllowedAssignments([t, n], [(v, -(-P // v)) for v in values])
+                    counts.append(n)
+                    extents.append(t)
+                else:
+                    n = self._var(1, size, f"n{h}_{d}")
+                    t = self._var(1, size, f"t{h}_{d}")
+                    m.Add(n <= P)
+                    m.AddDivisionEquality(t, P + n - 1, n)
+                    counts.append(n)
+                    extents.append(t)
+            self.n.append(counts)
+            parent = extents
+            link = p.links[h]
+            loads_all: list[Expr] = []
+            moved: list[Expr] = []
+            used: list[Expr] = []
+            level_streams: list[Expr] = []
+            for k, (access, shape) in enumerate(zip([*desc.inputs, *desc.outputs], p.shapes)):
+                lengths: list[Expr] = []
+                for j, (expr, size) in enumerate(zip(access.map.results, shape)):
+                    lf = linear_form(expr)
+                    length: Expr = 1 + sum(abs(c) * (extents[d] - 1) for d, c in lf.coeffs)
+                    if isinstance(length, int):
+                        lengths.append(min(length, size))
+                    else:
+                        r = self._var(1, size, f"r{h}_{k}_{j}")
+                        m.AddMinEquality(r, [length, size])
+                        lengths.append(r)
+                elements = self._product(lengths, math.prod(shape), f"e{h}_{k}")
+                region = elements * p.element_bytes[k]
+                aligned = self._ceil_div(region, self.o.alignment, biggest, f"a{h}_{k}") * self.o.alignment
+                split = [d for d in self.order if d in deps[k] and p.splittable(h, d)]
+                outer = self.order[: self.order.index(split[-1]) + 1] if split else ()
+                loads = self._product([counts[d] for d in outer], tiles_bound, f"l{h}_{k}")
+                if not (self.double and self.copies[h][k] >= 2) or (isinstance(loads, int) and loads <= 1):
+                    streams, extra = 0, 0  # one buffer
+                elif isinstance(loads, int):
+                    streams, extra = 1, aligned  # always streams: a second buffer
+                else:  # a second buffer exactly when it is loaded more than once
+                    b = m.NewBoolVar(f"s{h}_{k}")
+                    m.Add(loads >= 2).OnlyEnforceIf(b)
+                    m.Add(loads <= 1).OnlyEnforceIf(b.Not())
+                    extra = self._var(0, biggest, f"x{h}_{k}")
+                    m.Add(extra == aligned).OnlyEnforceIf(b)
+                    m.Add(extra == 0).OnlyEnforceIf(b.Not())
+                    streams = b
+                level_streams.append(streams)
+                used += [aligned, extra]
+                total_loads = self._product([enclosing, loads], tiles_bound, f"lt{h}_{k}")
+                loads_all.append(total_loads)
+                moved.append(self._product([total_loads, region], tiles_bound * biggest, f"b{h}_{k}"))
+                # the first tile's loads and the last tile's store do not overlap compute
+                first = first + link.latency + self._ceil_div(region, link.bandwidth, biggest, f"f{h}_{k}")
+            self.streams.append(level_streams)
+            footprint = sum(used)
+            m.Add(footprint <= p.capacities[h])
+            self.footprint.append(footprint)
+            transfer_cycles = self._ceil_div(sum(moved), link.bandwidth, tiles_bound * biggest * len(moved), f"d{h}")
+            dma.append(link.latency * sum(loads_all) + transfer_cycles)
+            enclosing = self._product([enclosing, *counts], tiles_bound, f"T{h}")
+        self.tiles = enclosing
+        compute = p.compute_cycles + p.rates.tile_overhead * enclosing
+        serial = compute + sum(dma)
+        streams = [s for level in self.streams for s in level if not isinstance(s, int)]
+        constant_overlap = any(s == 1 for level in self.streams for s in level if isinstance(s, int))
+        if not self.double or (not streams and not constant_overlap):
+            self.cycles: Expr = serial
+        else:
+            n_ops = len(p.shapes)
+            bound = p.compute_cycles + p.rates.tile_overhead * tiles_bound + sum(
+                n_ops * tiles_bound * (link.latency + biggest) for link in p.links
+            )
+            peak = self._var(0, bound, "peak")
+            m.AddMaxEquality(peak, [compute, *dma])
+            if constant_overlap:
+                self.cycles = peak + first
+            else:  # overlap only if something streams through a second buffer
+                overlap = m.NewBoolVar("overlap")
+                m.AddBoolOr(streams).OnlyEnforceIf(overlap)
+                m.AddBoolAnd([s.Not() for s in streams]).OnlyEnforceIf(overlap.Not())
+                cycles = self._var(0, 2 * bound, "cycles")
+                m.Add(cycles == peak + first).OnlyEnforceIf(overlap)
+                m.Add(cycles == serial).OnlyEnforceIf(overlap.Not())
+                self.cycles = cycles
+        self._objective()
+
+    def _objective(self) -> None:
+        strategy, m = self.o.strategy, self.m
+        used = self.footprint[-1]
+        if strategy == "cycles":  # then, among the fastest, the fewest tiles (see solve)
+            m.Minimize(self.cycles)
+            self.sign = 1
+        elif strategy == "min":
+            m.Minimize(used)
+            self.sign = 1
+        elif strategy == "max":
+            m.Maximize(used)
+            self.sign = -1
+        elif strategy == "random-max":
+            rng = random.Random(self.o.seed)
+            weights = [rng.randrange(1000) for _ in self.n[-1]]
+            m.Maximize(used * 1000 * (len(weights) + 1) + sum(w * n for w, n in zip(weights, self.n[-1])))
+            self.sign = -1
+        else:
+            raise ValueError(f"unknown search strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+
+    def solve(self) -> Solution | None:
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.random_seed = self.o.seed
+        solver.parameters.max_deterministic_time = self.o.time_limit
+        status = solver.Solve(self.m)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        objective = int(round(solver.ObjectiveValue())) * self.sign
+        if self.o.strategy == "cycles" and not isinstance(self.tiles, int):
+            # lexicographic: keep the cycles, then use as few tiles as possible
+            self.m.Add(self.cycles == objective)
+            self.m.Minimize(self.tiles)
+            if solver.Solve(self.m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                return None
+
+        def value(e: Expr) -> int:
+            return e if isinstance(e, int) else int(solver.Value(e))
+
+        levels = []
+        for h, level in enumerate(self.p.path[1:]):
+            counts = tuple(value(n) for n in self.n[h])
+            order = tuple(d for d in self.order if counts[d] > 1)
+            slots = tuple(1 + value(s) for s in self.streams[h])
+            levels.append(LevelTiling(level, counts, order, slots))
+        return Solution(OpTiling(tuple(levels)), objective, self.double)
+
+
+def solve(problem: Problem, options: SolverOptions, copies: Sequence[Sequence[int]]) -> Solution:
+    """The best schedule, double buffered if that fits (and is asked for)."""
+    if problem.levels == 0:  # home is the compute level: nothing moves
+        return Solution(OpTiling(()), 0, False)
+    for double in ([True, False] if options.double_buffer else [False]):
+        best: Solution | None = None
+        for order in candidate_orders(problem):
+            found = _Model(problem, options, copies, order, double).solve()
+            if found is not None and (best is None or found.objective < best.objective):
+                best = found
+        if best is not None:
+            return best
+    raise Infeasible(infeasibility_message(problem, options.alignment))
+
+
+def infeasibility_message(problem: Problem, alignment: int) -> str:
+    """Name the op, its smallest footprint, the capacity and the dominating operands."""
+    extents = problem.smallest_extents()
+    accesses = [*problem.desc.inputs, *problem.desc.outputs]
+    parts = []
+    for k, (access, shape) in enumerate(zip(accesses, problem.shapes)):
+        region = region_extent(access, extents, shape)
+        size = align_up(math.prod(region) * problem.element_bytes[k], alignment)
+        parts.append((size, problem.operand_names[k], region))
+    total = sum(size for size, _, _ in parts)
+    for level, capacity in zip(problem.path[1:], problem.capacities):
+        if total > capacity:
+            parts.sort(key=lambda x: -x[0])
+            detail = ", ".join(
+                f"{name} {size} B (tile {'x'.join(map(str, region)) or 'scalar'})" for size, name, region in parts
+            )
+            return (
+                f"{problem.label} cannot fit in {level} ({capacity} bytes): even its smallest tiles "
+                f"need {total} bytes, single buffered: {detail}"
+            )
+    return f"{problem.label}: no schedule found within the solver's time budget"
