@@ -92,7 +92,9 @@ class OpCodegen:
             if count == 1:
                 box.append((lo, size))
                 continue
-            i = em.mod(em.div(t, level.dim_stride(d)), count)
+            i = em.div(t, level.dim_stride(d))
+            if d != level.order[0]:  # the outermost split dim never wraps around
+                i = em.mod(i, count)
             q, r = em.div(size, count), em.mod(size, count)
             if r == 0:  # an even split
                 box.append((em.add(lo, em.mul(i, q)), q))
@@ -134,6 +136,7 @@ class OpCodegen:
         )
 
     def _dma(self, source: SSAValue, target: SSAValue, stream: int, slot: Index, what: str) -> None:
+        slot = slot if isinstance(slot, int) else self.em.value(slot)
         op = DmaStartOp.create(
             operands=[source, target, *([] if isinstance(slot, int) else [slot])],
             properties={
@@ -144,6 +147,7 @@ class OpCodegen:
         self.em.emit(op)
 
     def _wait(self, stream: int, slot: Index) -> None:
+        slot = slot if isinstance(slot, int) else self.em.value(slot)
         self.em.emit(
             DmaWaitOp.create(
                 operands=[] if isinstance(slot, int) else [slot],
@@ -230,7 +234,12 @@ class OpCodegen:
     def _compute(self, inputs: list[SSAValue], output: SSAValue, box: Box) -> None:
         op = self.op
         props = {k: v for k, v in op.properties.items() if k not in _STRUCTURAL_PROPS}
-        tile = TileBox([o for o, _ in box], [n for _, n in box], self.shapes)
+        em = self.em
+        tile = TileBox(
+            [o if isinstance(o, int) else em.value(o) for o, _ in box],
+            [n if isinstance(n, int) else em.value(n) for _, n in box],
+            self.shapes,
+        )
         self.em.emit(type(op)(inputs, outputs=[output], tile=tile, properties=props, attributes=dict(op.attributes)))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from xdsl.dialects import arith, memref, scf
 from xdsl.dialects.builtin import (
@@ -22,16 +23,39 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
-Index = int | SSAValue
+@dataclass(frozen=True)
+class Lin:
+    """const + sum(coefficient * value): index arithmetic kept symbolic until used, so that
+    e.g. (o + n) - o folds to n and a tile's size prints as a literal."""
+
+    const: int
+    terms: tuple[tuple[SSAValue, int], ...]
+
+
+Index = int | SSAValue | Lin
+
+
+def _lin(x: Index) -> Lin:
+    if isinstance(x, Lin):
+        return x
+    if isinstance(x, int):
+        return Lin(x, ())
+    return Lin(0, ((x, 1),))
+
+
+def _simplify(x: Lin) -> Index:
+    return x.const if not x.terms else x
 
 
 class Emitter:
-    """Appends ops to the current block; constants are hoisted to the entry block."""
+    """Appends ops to the current block; constants are hoisted to the entry block, and
+    index computations are simplified and emitted once per block (and nested blocks)."""
 
     def __init__(self, entry: Block):
         self.entry = entry
         self.block = entry
         self.constants: dict[int, SSAValue] = {}
+        self.scopes: list[dict[tuple, SSAValue]] = [{}]
 
     def emit(self, op: Operation) -> Operation:
         self.block.add_op(op)
@@ -48,68 +72,101 @@ class Emitter:
             self.constants[value] = op.result
         return self.constants[value]
 
+    def _cached(self, key: tuple, make: Callable[[], SSAValue]) -> SSAValue:
+        for scope in reversed(self.scopes):
+            if key in scope:
+                return scope[key]
+        value = make()
+        self.scopes[-1][key] = value
+        return value
+
     def value(self, x: Index) -> SSAValue:
-        return self.const(x) if isinstance(x, int) else x
+        if isinstance(x, int):
+            return self.const(x)
+        if isinstance(x, SSAValue):
+            return x
+        if x.const == 0 and len(x.terms) == 1 and x.terms[0][1] == 1:
+            return x.terms[0][0]
 
-    # -- index arithmetic (folds when both sides are known) ------------------------------
+        if x.const:  # (terms) + const: the terms part is shared with other uses
+            base = self.value(Lin(0, x.terms))
+            return self._op(arith.AddiOp, "add", base, x.const)
+        if len(x.terms) == 1:
+            v, c = x.terms[0]
+            return self._op(arith.MuliOp, "mul", v, c)
+        head = self.value(Lin(0, x.terms[:-1]))
+        return self._op(arith.AddiOp, "add", head, Lin(0, x.terms[-1:]))
 
-    def _binary(self, cls, a: Index, b: Index, fold: Callable[[int, int], int]) -> Index:
-        if isinstance(a, int) and isinstance(b, int):
-            return fold(a, b)
-        return self.emit(cls(self.value(a), self.value(b))).results[0]
+    # -- index arithmetic (symbolic while linear; folds when known) ----------------------
 
     def add(self, a: Index, b: Index) -> Index:
-        if b == 0:
-            return a
-        if a == 0:
-            return b
-        return self._binary(arith.AddiOp, a, b, lambda x, y: x + y)
-
-    def sub(self, a: Index, b: Index) -> Index:
-        if b == 0:
-            return a
-        return self._binary(arith.SubiOp, a, b, lambda x, y: x - y)
+        la, lb = _lin(a), _lin(b)
+        terms = dict(la.terms)
+        for v, c in lb.terms:
+            terms[v] = terms.get(v, 0) + c
+        return _simplify(Lin(la.const + lb.const, tuple((v, c) for v, c in terms.items() if c)))
 
     def mul(self, a: Index, b: Index) -> Index:
+        if isinstance(b, int) or isinstance(a, int):
+            k, x = (b, a) if isinstance(b, int) else (a, b)
+            lx = _lin(x)
+            if k == 0:
+                return 0
+            return _simplify(Lin(lx.const * k, tuple((v, c * k) for v, c in lx.terms)))
+        return self._op(arith.MuliOp, "mul", a, b)
+
+    def sub(self, a: Index, b: Index) -> Index:
+        return self.add(a, self.mul(b, -1))
+
+    def _op(self, cls, kind: str, a: Index, b: Index) -> SSAValue:
+        va, vb = self.value(a), self.value(b)
+        return self._cached((kind, id(va), id(vb)), lambda: self.emit(cls(va, vb)).results[0])
+
+    def div(self, a: Index, b: int) -> Index:
+        """Floor division of a non-negative value by a positive constant."""
         if b == 1:
             return a
-        if a == 1:
-            return b
-        if a == 0 or b == 0:
-            return 0
-        return self._binary(arith.MuliOp, a, b, lambda x, y: x * y)
+        if isinstance(a, int):
+            return a // b
+        return self._op(arith.DivSIOp, "div", a, b)
 
-    def div(self, a: Index, b: Index) -> Index:
-        """Floor division of non-negative values."""
-        if b == 1:
-            return a
-        return self._binary(arith.DivSIOp, a, b, lambda x, y: x // y)
-
-    def mod(self, a: Index, b: Index) -> Index:
+    def mod(self, a: Index, b: int) -> Index:
+        """Remainder of a non-negative value by a positive constant."""
         if b == 1:
             return 0
-        return self._binary(arith.RemSIOp, a, b, lambda x, y: x % y)
+        if isinstance(a, int):
+            return a % b
+        return self._op(arith.RemSIOp, "mod", a, b)
 
     def min(self, a: Index, b: Index) -> Index:
-        return self._binary(arith.MinSIOp, a, b, min)
+        if isinstance(a, int) and isinstance(b, int):
+            return min(a, b)
+        return self._op(arith.MinSIOp, "min", a, b)
 
     def max(self, a: Index, b: Index) -> Index:
-        return self._binary(arith.MaxSIOp, a, b, max)
+        if isinstance(a, int) and isinstance(b, int):
+            return max(a, b)
+        return self._op(arith.MaxSIOp, "max", a, b)
 
     def less(self, a: Index, b: Index) -> bool | SSAValue:
         if isinstance(a, int) and isinstance(b, int):
             return a < b
-        return self.emit(arith.CmpiOp(self.value(a), self.value(b), "slt")).results[0]
+        va, vb = self.value(a), self.value(b)
+        return self._cached(("lt", id(va), id(vb)), lambda: self.emit(arith.CmpiOp(va, vb, "slt")).results[0])
 
     def equal(self, a: Index, b: Index) -> bool | SSAValue:
         if isinstance(a, int) and isinstance(b, int):
             return a == b
-        return self.emit(arith.CmpiOp(self.value(a), self.value(b), "eq")).results[0]
+        va, vb = self.value(a), self.value(b)
+        return self._cached(("eq", id(va), id(vb)), lambda: self.emit(arith.CmpiOp(va, vb, "eq")).results[0])
 
     def select(self, cond: bool | SSAValue, a: Index, b: Index) -> Index:
         if isinstance(cond, bool):
             return a if cond else b
-        return self.emit(arith.SelectOp(cond, self.value(a), self.value(b))).results[0]
+        va, vb = self.value(a), self.value(b)
+        return self._cached(
+            ("sel", id(cond), id(va), id(vb)), lambda: self.emit(arith.SelectOp(cond, va, vb)).results[0]
+        )
 
     # -- structure ----------------------------------------------------------------------
 
@@ -117,9 +174,11 @@ class Emitter:
     def inside(self, block: Block):
         saved = self.block
         self.block = block
+        self.scopes.append({})
         try:
             yield
         finally:
+            self.scopes.pop()
             self.block = saved
 
     def loop(self, lower: int, upper: int, body: Callable[[SSAValue], None], name: str = "t") -> None:
@@ -167,7 +226,13 @@ class Emitter:
             StridedLayoutAttr(strides[drop_leading:], offset),
             t.memory_space,
         )
-        op = memref.SubviewOp.get(source, list(offsets), list(sizes), [1] * len(sizes), result)
+        op = memref.SubviewOp.get(
+            source,
+            [o if isinstance(o, int) else self.value(o) for o in offsets],
+            [n if isinstance(n, int) else self.value(n) for n in sizes],
+            [1] * len(sizes),
+            result,
+        )
         return self.emit(op).results[0]
 
 
