@@ -22,6 +22,14 @@ def shared_path(*parts: str) -> Path:
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     import sys
 
+    tiled = sys.modules.get("test_tile_conformance")
+    if tiled is not None and tiled.RESULTS:
+        forced = sum(f for f, _ in tiled.RESULTS.values())
+        possible = sum(p for _, p in tiled.RESULTS.values())
+        terminalreporter.write_line(
+            f"Tiled ONNX conformance: {len(tiled.RESULTS)} cases equal to untiled; "
+            f"{forced} of {possible} ops with a splittable dim forced to >= 2 tiles"
+        )
     module = sys.modules.get("test_onnx_conformance")
     if module is None or not module.RESULTS:
         return

@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tiler_dialect.tiling import OutOfBounds
+import numpy as np
+
+from tiler_dialect.tiling import OutOfBounds, linear_form
 from tiler_passes.tiling.problem import Problem
 from tiler_passes.tiling.schedule import OpTiling, balanced, operand_dims
 
@@ -61,9 +63,24 @@ def exact_traffic(problem: Problem, tiling: OpTiling) -> Traffic:
     )
 
 
+def touched_elements(problem: Problem, k: int) -> int:
+    """Elements of operand k the whole iteration space touches: per operand dim, the
+    distinct in-bounds values its map takes (a stride-2 1x1 convolution touches every
+    other row, not the rows' bounding range)."""
+    access = [*problem.desc.inputs, *problem.desc.outputs][k]
+    count = 1
+    for expr, size in zip(access.map.results, problem.shapes[k]):
+        lf = linear_form(expr)
+        values = np.array([lf.const])
+        for d, c in lf.coeffs:
+            values = np.add.outer(values, c * np.arange(problem.desc.dims[d].size)).ravel()
+            values = np.unique(values)  # distinct values: keeps it small as it grows
+        count *= int(np.count_nonzero((values >= 0) & (values < size)))
+    return count
+
+
 def compulsory_bytes(problem: Problem) -> int:
-    """Every byte an op needs crosses every hop once: the regions the whole iteration space
-    reads from each input, and its output."""
-    box = [(0, d.size) for d in problem.desc.dims]
-    once = sum(_region_bytes(problem, k, box) for k in range(len(problem.shapes)))
+    """Every byte an op needs crosses every hop at least once: what the whole iteration
+    space touches of each input, and its output."""
+    once = sum(touched_elements(problem, k) * problem.element_bytes[k] for k in range(len(problem.shapes)))
     return once * problem.levels

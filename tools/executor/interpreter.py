@@ -135,11 +135,14 @@ def _bind_input(name: str, t: TensorType | MemRefType, value: np.ndarray) -> np.
     return np.array(value, order="C", copy=True) if isinstance(t, MemRefType) else np.require(value, requirements="C")
 
 
-def execute(module: ModuleOp, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def execute(
+    module: ModuleOp, inputs: Mapping[str, np.ndarray], counters: dict[str, int] | None = None
+) -> dict[str, np.ndarray]:
     """Run @main on named inputs; returns the named outputs.
 
     Works on the IR of every stage: tensors, or memrefs with loops and DMA (checked for
-    hazards as it runs)."""
+    hazards as it runs). If `counters` is given, it receives the DMA traffic the run
+    moved: "dma_bytes" and "dma_transfers"."""
     arg_sig, res_sig = signature(module)
     missing = [n for n, _ in arg_sig if n not in inputs]
     if missing:
@@ -161,4 +164,7 @@ def execute(module: ModuleOp, inputs: Mapping[str, np.ndarray]) -> dict[str, np.
         raise
     except Exception as e:
         raise ExecutionError(f"execution failed: {type(e).__name__}: {e}") from e
+    if counters is not None:
+        counters["dma_bytes"] = dma.bytes_moved
+        counters["dma_transfers"] = dma.transfers
     return {name: np.array(v, copy=True) for (name, _), v in zip(res_sig, results)}

@@ -1,0 +1,123 @@
+"""ONNX conformance cases, tiled under budgets that force at least two tiles for every op
+with a dim that can be split, executed (DMA hazards checked), equal to the untiled result.
+
+The budget for a case is one byte below the smallest footprint any of its splittable ops
+has as a single tile (so none fits whole), but never below the largest footprint any op
+needs at its smallest tiles (so all remain feasible). When a case's ops make both
+impossible at once, the budget is that largest minimum and only ops that do not fit
+whole must split; such cases are counted in the summary.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from tiling_helpers import assert_same, check_solution_fits, tile
+
+from tiler_dialect import MemoryHierarchy
+from tiler_dialect.ops import TilerOp
+from tiler_passes.tiling.problem import align_up, problem_of
+from tiler_tools.executor import execute
+from tiler_tools.onnx_frontend import import_onnx
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from test_onnx_conformance import CASES, REJECTED, bind_static_inputs
+
+RUNNABLE = [c for c in CASES if c.name not in REJECTED]
+RESULTS: dict[str, tuple[int, int]] = {}  # case -> (ops forced to split, ops that could split)
+
+
+def footprints(op: TilerOp) -> tuple[int, int, bool]:
+    """(bytes as one tile, bytes at its smallest tiles, has a dim that can split)."""
+    p = problem_of(op, op.name, MemoryHierarchy.default())
+    whole = [d.size for d in p.desc.dims]
+    smallest = p.smallest_extents()
+    size = lambda extents: sum(align_up(p.region_bytes(k, extents), 4) for k in range(len(p.shapes)))  # noqa: E731
+    return size(whole), size(smallest), smallest != whole
+
+
+def budget(module) -> tuple[int, list[tuple[TilerOp, int, bool]]]:
+    ops = [op for op in module.walk() if isinstance(op, TilerOp) and not op.IS_VIEW]
+    sizes = [(op, *footprints(op)) for op in ops]
+    floor = max((smallest for _, _, smallest, _ in sizes), default=4)
+    whole = [w for _, w, _, splits in sizes if splits]
+    cap = min(whole) - 1 if whole else floor
+    return max(cap, floor), [(op, w, s) for op, w, _, s in sizes]
+
+
+@pytest.mark.parametrize("double", [True, False], ids=["double", "single"])
+@pytest.mark.parametrize("case", RUNNABLE, ids=[c.name for c in RUNNABLE])
+def test_tiled_conformance_case(case, double):
+    model, feeds = bind_static_inputs(case.model, case.data_sets[0][0])
+    untiled = import_onnx(model)
+    want = execute(untiled, feeds)
+    l1, ops = budget(untiled)
+    module = import_onnx(model, MemoryHierarchy.fromSizes(l1=l1))
+    names = {id(op): i for i, (op, _, _) in enumerate(ops)}
+    solution = tile(module, doubleBuffer=double)
+    check_solution_fits(solution)
+    forced = possible = 0
+    for layer, (op, whole, splits) in zip(solution.layers, ops):
+        if splits:
+            possible += 1
+            if whole > l1:
+                assert layer.tiling.tiles >= 2, f"{layer.name}: {whole} bytes whole, budget {l1}"
+                forced += 1
+    assert len(names) == len(solution.layers)
+    assert_same(execute(module, feeds), want)
+    if double:
+        RESULTS[case.name] = (forced, possible)
+
+
+def single_op_module(op: TilerOp):
+    """A module computing just `op`, its operands as arguments."""
+    from xdsl.dialects import func
+    from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
+    from xdsl.ir import Block, Region
+
+    from tiler_dialect.ops import NAME_ATTR
+
+    block = Block(arg_types=[v.type for v in op.inputs])
+    clone = op.clone()
+    for i, arg in enumerate(block.args):
+        clone.operands[i] = arg
+    block.add_op(clone)
+    block.add_op(func.ReturnOp(clone.res[0]))
+    names = lambda prefix, n: ArrayAttr(DictionaryAttr({NAME_ATTR: StringAttr(f"{prefix}{i}")}) for i in range(n))  # noqa: E731
+    main = func.FuncOp(
+        "main", ([v.type for v in op.inputs], [clone.res[0].type]), Region(block),
+        arg_attrs=names("in", len(op.inputs)), res_attrs=names("out", 1),
+    )
+    return ModuleOp([main])
+
+
+def _ops_of_multi_op_cases():
+    for case in RUNNABLE:
+        model, _ = bind_static_inputs(case.model, case.data_sets[0][0])
+        ops = [op for op in import_onnx(model).walk() if isinstance(op, TilerOp) and not op.IS_VIEW]
+        if len(ops) > 1:
+            for i, op in enumerate(ops):
+                if footprints(op)[2]:
+                    yield f"{case.name}:{i}:{op.name}", op
+
+
+MULTI = list(_ops_of_multi_op_cases())
+
+
+@pytest.mark.parametrize("item", MULTI, ids=[name for name, _ in MULTI])
+def test_each_op_of_multi_op_cases_split_alone(item):
+    from tiling_helpers import random_inputs
+
+    _, op = item
+    untiled = single_op_module(op)
+    untiled.verify()
+    feeds = random_inputs(untiled, seed=5)
+    want = execute(untiled, feeds)
+    l1, _ = budget(untiled)
+    module = single_op_module(op)
+    solution = tile(module, MemoryHierarchy.fromSizes(l1=l1))
+    assert solution.layers[0].tiling.tiles >= 2
+    assert_same(execute(module, feeds), want)

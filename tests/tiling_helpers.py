@@ -1,0 +1,58 @@
+"""Helpers for tests of the tile pass: tile a module, run both, compare."""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+
+from tiler_dialect import MemoryHierarchy
+from tiler_passes.tiler import Tiler, TilingSolution
+from tiler_tools.executor import execute, signature
+
+
+def random_inputs(module: ModuleOp, seed: int = 0) -> dict[str, np.ndarray]:
+    from tiler_dialect.ops import element_dtype
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, t in signature(module)[0]:
+        dtype = element_dtype(t.element_type)
+        shape = tuple(t.get_shape())
+        if np.issubdtype(dtype, np.floating):
+            out[name] = rng.standard_normal(shape).astype(dtype)
+        else:
+            out[name] = rng.integers(1, 5, shape).astype(dtype)
+    return out
+
+
+def tile(module: ModuleOp, hierarchy: MemoryHierarchy | None = None, **settings) -> TilingSolution:
+    """Run the Tiler on `module` in place (its own hierarchy unless one is given)."""
+    from tiler_dialect.attributes import HIERARCHY_ATTR_NAME, MemoryHierarchyAttr, hierarchy_of
+
+    if hierarchy is not None:
+        module.attributes[HIERARCHY_ATTR_NAME] = MemoryHierarchyAttr.from_hierarchy(hierarchy)
+    tiler = Tiler(hierarchy_of(module))
+    for key, value in settings.items():
+        setattr(tiler, key, value)
+    solution = tiler.tile(module)
+    module.verify()
+    return solution
+
+
+def assert_same(tiled: dict[str, np.ndarray], untiled: dict[str, np.ndarray]) -> None:
+    """Tiled results equal the untiled ones; sums split over tiles may round differently."""
+    assert tiled.keys() == untiled.keys()
+    for name, want in untiled.items():
+        got = tiled[name]
+        assert got.shape == want.shape and got.dtype == want.dtype, name
+        if np.issubdtype(want.dtype, np.floating):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, equal_nan=True, err_msg=name)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def check_solution_fits(solution: TilingSolution) -> None:
+    for layer in solution.layers:
+        for footprint, capacity in zip(layer.estimate.footprint, layer.problem.capacities):
+            assert footprint <= capacity, layer.name
+        assert layer.traffic.bytes >= layer.lower_bound_bytes or layer.lower_bound_bytes == 0, layer.name
