@@ -176,6 +176,12 @@ class TilingDescription:
         return "\n".join(lines)
 
 
+def border(lo: int, hi: int, size: int) -> tuple[int, int]:
+    """How many positions of [lo, hi) lie before 0 and at or after `size`: the padding a
+    tile's region needs on each side (the region may lie wholly in the padding)."""
+    return max(0, min(hi, 0) - lo), max(0, hi - max(lo, size))
+
+
 def dims_map(num_dims: int, results: Sequence[AffineExpr | int]) -> AffineMap:
     """An affine map over `num_dims` iteration dims; ints in `results` are constants."""
     return AffineMap(

@@ -23,6 +23,7 @@ from xdsl.dialects.builtin import (
     UnitAttr,
 )
 from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.transforms.dead_code_elimination import region_dce
 from xdsl.utils.exceptions import DiagnosticException
 
 from tiler_dialect.attributes import hierarchy_of, memory_level_of
@@ -64,6 +65,9 @@ def bufferize_and_tile(module: ModuleOp, main: func.FuncOp, choose: ChooseTiling
     counter: dict[str, int] = {}
     compute_level = hierarchy_of(module).computeName
     activations: list[SSAValue] = []
+    roots: dict[SSAValue, SSAValue] = {}  # a view -> the buffer it views
+    ends: dict[SSAValue, Operation] = {}  # buffer -> last op of its last user's loop nest
+    returned: set[SSAValue] = set()
 
     def use(v: SSAValue) -> SSAValue:
         return values[v]
@@ -85,9 +89,11 @@ def bufferize_and_tile(module: ModuleOp, main: func.FuncOp, choose: ChooseTiling
             got.results[0].name_hint = op.result.name_hint
             values[op.result] = got.results[0]
         elif isinstance(op, TilerOp) and op.IS_VIEW:
-            view = em.emit(ReshapeOp([use(op.inputs[0])], memref_of(op.res[0].type), attributes=dict(op.attributes)))  # type: ignore[arg-type]
+            source = use(op.inputs[0])
+            view = em.emit(ReshapeOp([source], memref_of(op.res[0].type), attributes=dict(op.attributes)))  # type: ignore[arg-type]
             view.results[0].name_hint = op.res[0].name_hint
             values[op.res[0]] = view.results[0]
+            roots[view.results[0]] = roots.get(source, source)
         elif isinstance(op, TilerOp):
             name = op_name(op, counter)
             t = memref_of(op.res[0].type)  # type: ignore[arg-type]
@@ -112,14 +118,20 @@ def bufferize_and_tile(module: ModuleOp, main: func.FuncOp, choose: ChooseTiling
             else:
                 OpCodegen(em, op, tiling, inputs, result, name).run()
             values[op.res[0]] = result
+            # transfers of this op's nest are all waited for by its last op
+            for v in (*inputs, result):
+                ends[roots.get(v, v)] = new.last_op  # type: ignore[assignment]
         elif isinstance(op, func.ReturnOp):
-            em.emit(func.ReturnOp(*[use(v) for v in op.arguments]))
+            results = [use(v) for v in op.arguments]
+            returned.update(roots.get(v, v) for v in results)
+            em.emit(func.ReturnOp(*results))
         else:
             raise DiagnosticException(f"the tile pass cannot rewrite {op.name}; it expects imported tiler IR")
 
-    _free_after_last_use(new, activations)
+    _free_after_last_use(new, activations, ends, roots, returned)
     main.body.detach_block(old)
     main.body.add_block(new)
+    region_dce(main.body)  # index arithmetic nothing ended up using
     main.function_type = FunctionType.from_lists(
         [a.type for a in new.args], [memref_of(t) for t in main.function_type.outputs.data]  # type: ignore[arg-type]
     )
@@ -137,32 +149,16 @@ def _symbol(hint: str, taken: set[str]) -> str:
     return name
 
 
-def _free_after_last_use(block: Block, activations: list[SSAValue]) -> None:
-    """memref.dealloc each activation after the last top-level op using it (or a view of
-    it); returned buffers live on."""
-    top = list(block.ops)
-    position = {op: i for i, op in enumerate(top)}
-
-    def top_level(op: Operation) -> Operation:
-        while op.parent_block() is not block:
-            op = op.parent_op()  # type: ignore[assignment]
-        return op
-
-    returned = {v for op in top if isinstance(op, func.ReturnOp) for v in op.arguments}
+def _free_after_last_use(
+    block: Block,
+    activations: list[SSAValue],
+    ends: dict[SSAValue, Operation],
+    roots: dict[SSAValue, SSAValue],
+    returned: set[SSAValue],
+) -> None:
+    """memref.dealloc each activation after the loop nest of its last user (views count as
+    uses of the buffer they view); returned buffers live on."""
     for buffer in activations:
-        aliases, seen = [buffer], {buffer}
-        last: int | None = position[buffer.owner]  # type: ignore[index]
-        while aliases and last is not None:
-            v = aliases.pop()
-            if v in returned:
-                last = None
-                break
-            for use in v.uses:
-                if isinstance(use.operation, ReshapeOp):
-                    for r in use.operation.results:
-                        if r not in seen:
-                            seen.add(r)
-                            aliases.append(r)
-                last = max(last, position[top_level(use.operation)])
-        if last is not None:
-            block.insert_op_after(memref.DeallocOp.get(buffer), top[last])
+        if buffer in returned:
+            continue
+        block.insert_op_after(memref.DeallocOp.get(buffer), ends[buffer])

@@ -82,7 +82,29 @@ class OpCodegen:
     def run(self) -> None:
         box: Box = [(0, d.size) for d in self.desc.dims]
         held = [Held(v, [0] * len(s)) for v, s in zip(self.home, self.shapes)]
+        # every level's buffers, allocated once for the whole nest (inner levels reuse
+        # theirs across the tiles of the levels above)
+        self.buffers = [self._allocate(li) for li in range(len(self.tiling.levels))]
         self._level(0, box, held)
+        for level in self.buffers:
+            for b, _ in level:
+                self.em.emit(memref.DeallocOp.get(b))
+
+    def _allocate(self, li: int) -> list[tuple[SSAValue, int]]:
+        """(buffer, DMA stream) per operand at level `li`."""
+        level = self.tiling.levels[li]
+        space = MemorySpaceAttr(level.level)
+        out = []
+        for k, (access, shape) in enumerate(zip(self.accesses, self.shapes)):
+            extent = region_extent(access, self.extents[li], shape)
+            alloc = memref.AllocOp([], [], memref_type([level.slots[k], *extent], self.elements[k], space))
+            role = f"in{k}" if k < self.n_inputs else "out"
+            alloc.attributes[NAME_ATTR] = StringAttr(f"{self.name}: {role} in {level.level}")
+            self.em.emit(alloc)
+            alloc.memref.name_hint = _hint(f"{self.name}_{role}_{level.level}")
+            out.append((alloc.memref, self.streams))
+            self.streams += 1
+        return out
 
     # -- geometry ---------------------------------------------------------------------
 
@@ -162,22 +184,13 @@ class OpCodegen:
     def _level(self, li: int, parent: Box, held: list[Held]) -> None:
         em = self.em
         level = self.tiling.levels[li]
-        space = MemorySpaceAttr(level.level)
         tiles = level.tiles
         last_level = li == len(self.tiling.levels) - 1
         out = self.n_inputs
-        buffers, streams, strides = [], [], []
-        for k, (access, shape) in enumerate(zip(self.accesses, self.shapes)):
-            extent = region_extent(access, self.extents[li], shape)
-            alloc = memref.AllocOp([], [], memref_type([level.slots[k], *extent], self.elements[k], space))
-            role = f"in{k}" if k < out else "out"
-            alloc.attributes[NAME_ATTR] = StringAttr(f"{self.name}: {role} in {level.level}")
-            em.emit(alloc)
-            alloc.memref.name_hint = _hint(f"{self.name}_{role}_{level.level}")
-            buffers.append(alloc.memref)
-            streams.append(self.streams)
-            self.streams += 1
-            strides.append(level.stride(self.deps[k]))
+        buffers = [b for b, _ in self.buffers[li]]
+        streams = [s for _, s in self.buffers[li]]
+        strides = [level.stride(self.deps[k]) for k in range(out + 1)]
+        once = [strides[k] >= tiles for k in range(out)]  # the same region for every tile
 
         def slot(k: int, t: Index) -> Index:
             return em.mod(em.div(t, strides[k]), level.slots[k])
@@ -192,14 +205,15 @@ class OpCodegen:
 
         def body(t: Index, prefetch: bool) -> None:
             box = self._tile_box(level, t, parent)
-            for k in range(out):
+            streamed = [k for k in range(out) if not once[k]]
+            for k in streamed:
                 if level.slots[k] > 1:
                     if prefetch:
                         following = em.add(t, 1)
                         em.when(changes(k, following), lambda k=k, n=following: load(k, n))
                 else:
                     em.when(changes(k, t), lambda k=k: load(k, t))
-            for k in range(out):
+            for k in streamed:
                 em.when(changes(k, t), lambda k=k: self._wait(streams[k], slot(k, t)))
             em.when(changes(out, t), lambda: self._wait(streams[out], slot(out, t)))
             regions = [self._region(k, box) for k in range(out + 1)]
@@ -220,16 +234,18 @@ class OpCodegen:
                 ),
             )
 
+        # prologue: what every tile reads, and tile 0 of what streams through two buffers
         for k in range(out):
-            if level.slots[k] > 1:
+            if once[k] or level.slots[k] > 1:
                 load(k, 0)
+        for k in range(out):
+            if once[k]:
+                self._wait(streams[k], 0)
         if tiles > 1:
             em.loop(0, tiles - 1, lambda t: body(t, prefetch=True), name=f"t{li}")
         body(tiles - 1, prefetch=False)
         for s in range(level.slots[out]):
             self._wait(streams[out], s)
-        for b in buffers:
-            em.emit(memref.DeallocOp.get(b))
 
     def _compute(self, inputs: list[SSAValue], output: SSAValue, box: Box) -> None:
         op = self.op

@@ -14,7 +14,8 @@ of tiles among schedules within 1% of the fastest; "max" and "min" maximise or m
 strategies do. The loop order is not a variable: a few orders are tried (natural, and
 each input's dims outermost so that it stays resident) and the best kept. The solver runs
 single-threaded with a fixed seed and a deterministic time budget, so results repeat.
-When double buffering cannot fit, single buffering is tried before giving up.
+Double buffering (a second buffer for every operand that streams, and overlap) is the
+model's own choice per op: single buffering wins when it is faster or when only it fits.
 """
 
 from __future__ import annotations
@@ -125,47 +126,74 @@ class _Model:
         sizes = [d.size for d in desc.dims]
         biggest = max(math.prod(s) * b for s, b in zip(p.shapes, p.element_bytes))
         tiles_bound = math.prod(sizes)
-        parent: list[Expr] = list(sizes)
+        # largest and smallest tile extent of the enclosing box, per dim
+        upper: list[Expr] = list(sizes)
+        lower: list[Expr] = list(sizes)
         self.n: list[list[Expr]] = []
-        self.streams: list[list[Expr]] = []
+        self.two: list[list[Expr]] = []
         enclosing: Expr = 1  # tiles of the levels above
         dma: list[Expr] = []
         first: Expr = 0
         self.footprint: list[Expr] = []
+        # double buffering is a choice per op: a second buffer for what streams, and overlap
+        self.db = m.NewBoolVar("double_buffer") if self.double else 0
         for h in range(p.levels):
             counts: list[Expr] = []
-            extents: list[Expr] = []
+            tops: list[Expr] = []
+            bottoms: list[Expr] = []
             for d, size in enumerate(sizes):
-                P = parent[d]
+                P, Q = upper[d], lower[d]
                 if not p.splittable(h, d):
                     counts.append(1)
-                    extents.append(P)
-                elif isinstance(P, int):
+                    tops.append(P)
+                    bottoms.append(Q)
+                elif isinstance(P, int) and P == Q:
                     values = sorted({-(-P // k) for k in range(1, P + 1)})
                     t = m.NewIntVarFromDomain(cp_model.Domain.FromValues(values), f"t{h}_{d}")
                     n = self._var(1, P, f"n{h}_{d}")
                     m.AddAllowedAssignments([t, n], [(v, -(-P // v)) for v in values])
+                    low = self._var(1, P, f"u{h}_{d}")
+                    m.AddDivisionEquality(low, P, n)
                     counts.append(n)
-                    extents.append(t)
-                else:
+                    tops.append(t)
+                    bottoms.append(low)
+                else:  # split each enclosing tile; even the smallest gets no empty tile
                     n = self._var(1, size, f"n{h}_{d}")
                     t = self._var(1, size, f"t{h}_{d}")
-                    m.Add(n <= P)
+                    low = self._var(1, size, f"u{h}_{d}")
+                    m.Add(n <= Q)
                     m.AddDivisionEquality(t, P + n - 1, n)
+                    m.AddDivisionEquality(low, Q, n)
                     counts.append(n)
-                    extents.append(t)
+                    tops.append(t)
+                    bottoms.append(low)
             self.n.append(counts)
-            parent = extents
+            upper, lower = tops, bottoms
             link = p.links[h]
+            # w[d]: tiles visited up to dim d's loop (order prefix product) if d is split
+            split: dict[int, Expr] = {}
+            prefix: Expr = 1
+            reach: dict[int, Expr] = {}
+            for d in self.order:
+                prefix = self._product([prefix, counts[d]], tiles_bound, f"p{h}_{d}")
+                if isinstance(counts[d], int):
+                    continue
+                s_d = m.NewBoolVar(f"split{h}_{d}")
+                m.Add(counts[d] >= 2).OnlyEnforceIf(s_d)
+                m.Add(counts[d] <= 1).OnlyEnforceIf(s_d.Not())
+                w = self._var(0, tiles_bound, f"w{h}_{d}")
+                m.Add(w == prefix).OnlyEnforceIf(s_d)
+                m.Add(w == 0).OnlyEnforceIf(s_d.Not())
+                split[d], reach[d] = s_d, w
             loads_all: list[Expr] = []
             moved: list[Expr] = []
             used: list[Expr] = []
-            level_streams: list[Expr] = []
+            level_two: list[Expr] = []
             for k, (access, shape) in enumerate(zip([*desc.inputs, *desc.outputs], p.shapes)):
                 lengths: list[Expr] = []
                 for j, (expr, size) in enumerate(zip(access.map.results, shape)):
                     lf = linear_form(expr)
-                    length: Expr = 1 + sum(abs(c) * (extents[d] - 1) for d, c in lf.coeffs)
+                    length: Expr = 1 + sum(abs(c) * (tops[d] - 1) for d, c in lf.coeffs)
                     if isinstance(length, int):
                         lengths.append(min(length, size))
                     else:
@@ -175,29 +203,34 @@ class _Model:
                 elements = self._product(lengths, math.prod(shape), f"e{h}_{k}")
                 region = elements * p.element_bytes[k]
                 aligned = self._ceil_div(region, self.o.alignment, biggest, f"a{h}_{k}") * self.o.alignment
-                split = [d for d in self.order if d in deps[k] and p.splittable(h, d)]
-                outer = self.order[: self.order.index(split[-1]) + 1] if split else ()
-                loads = self._product([counts[d] for d in outer], tiles_bound, f"l{h}_{k}")
-                if not (self.double and self.copies[h][k] >= 2) or (isinstance(loads, int) and loads <= 1):
-                    streams, extra = 0, 0  # one buffer
-                elif isinstance(loads, int):
-                    streams, extra = 1, aligned  # always streams: a second buffer
-                else:  # a second buffer exactly when it is loaded more than once
-                    b = m.NewBoolVar(f"s{h}_{k}")
-                    m.Add(loads >= 2).OnlyEnforceIf(b)
-                    m.Add(loads <= 1).OnlyEnforceIf(b.Not())
+                # loaded once per change of its innermost dependent dim that is split
+                gated = [reach[d] for d in self.order if d in deps[k] and d in reach]
+                if gated:
+                    loads: Expr = self._var(1, tiles_bound, f"l{h}_{k}")
+                    m.AddMaxEquality(loads, [1, *gated])
+                else:
+                    loads = 1
+                two: Expr = 0
+                extra: Expr = 0
+                if self.double and self.copies[h][k] >= 2 and not isinstance(loads, int):
+                    streams = m.NewBoolVar(f"streams{h}_{k}")
+                    m.Add(loads >= 2).OnlyEnforceIf(streams)
+                    m.Add(loads <= 1).OnlyEnforceIf(streams.Not())
+                    two = m.NewBoolVar(f"two{h}_{k}")  # <=> double buffered and streams
+                    m.AddImplication(two, self.db)
+                    m.AddImplication(two, streams)
+                    m.AddBoolOr([two, self.db.Not(), streams.Not()])  # type: ignore[union-attr]
                     extra = self._var(0, biggest, f"x{h}_{k}")
-                    m.Add(extra == aligned).OnlyEnforceIf(b)
-                    m.Add(extra == 0).OnlyEnforceIf(b.Not())
-                    streams = b
-                level_streams.append(streams)
+                    m.Add(extra == aligned).OnlyEnforceIf(two)
+                    m.Add(extra == 0).OnlyEnforceIf(two.Not())
+                level_two.append(two)
                 used += [aligned, extra]
                 total_loads = self._product([enclosing, loads], tiles_bound, f"lt{h}_{k}")
                 loads_all.append(total_loads)
                 moved.append(self._product([total_loads, region], tiles_bound * biggest, f"b{h}_{k}"))
                 # the first tile's loads and the last tile's store do not overlap compute
                 first = first + link.latency + self._ceil_div(region, link.bandwidth, biggest, f"f{h}_{k}")
-            self.streams.append(level_streams)
+            self.two.append(level_two)
             footprint = sum(used)
             m.Add(footprint <= p.capacities[h])
             self.footprint.append(footprint)
@@ -207,9 +240,8 @@ class _Model:
         self.tiles = enclosing
         compute = p.compute_cycles + p.rates.tile_overhead * enclosing
         serial = compute + sum(dma)
-        streams = [s for level in self.streams for s in level if not isinstance(s, int)]
-        constant_overlap = any(s == 1 for level in self.streams for s in level if isinstance(s, int))
-        if not self.double or (not streams and not constant_overlap):
+        doubled = [t for level in self.two for t in level if not isinstance(t, int)]
+        if not doubled:
             self.cycles: Expr = serial
         else:
             n_ops = len(p.shapes)
@@ -218,16 +250,13 @@ class _Model:
             )
             peak = self._var(0, bound, "peak")
             m.AddMaxEquality(peak, [compute, *dma])
-            if constant_overlap:
-                self.cycles = peak + first
-            else:  # overlap only if something streams through a second buffer
-                overlap = m.NewBoolVar("overlap")
-                m.AddBoolOr(streams).OnlyEnforceIf(overlap)
-                m.AddBoolAnd([s.Not() for s in streams]).OnlyEnforceIf(overlap.Not())
-                cycles = self._var(0, 2 * bound, "cycles")
-                m.Add(cycles == peak + first).OnlyEnforceIf(overlap)
-                m.Add(cycles == serial).OnlyEnforceIf(overlap.Not())
-                self.cycles = cycles
+            overlap = m.NewBoolVar("overlap")  # <=> some operand streams through two buffers
+            m.AddBoolOr(doubled).OnlyEnforceIf(overlap)
+            m.AddBoolAnd([t.Not() for t in doubled]).OnlyEnforceIf(overlap.Not())
+            cycles = self._var(0, 2 * bound, "cycles")
+            m.Add(cycles == peak + first).OnlyEnforceIf(overlap)
+            m.Add(cycles == serial).OnlyEnforceIf(overlap.Not())
+            self.cycles = cycles
         self._objective()
 
     def _objective(self) -> None:
@@ -274,7 +303,7 @@ class _Model:
         for h, level in enumerate(self.p.path[1:]):
             counts = tuple(value(n) for n in self.n[h])
             order = tuple(d for d in self.order if counts[d] > 1)
-            slots = tuple(1 + value(s) for s in self.streams[h])
+            slots = tuple(1 + value(t) for t in self.two[h])
             levels.append(LevelTiling(level, counts, order, slots))
         if self.o.strategy == "cycles":
             objective = int(solver.Value(self.cycles)) if not isinstance(self.cycles, int) else self.cycles
@@ -282,18 +311,18 @@ class _Model:
 
 
 def solve(problem: Problem, options: SolverOptions, copies: Sequence[Sequence[int]]) -> Solution:
-    """The best schedule, double buffered if that fits (and is asked for)."""
+    """The best schedule over a few loop orders; whether to double-buffer is the model's
+    own choice (when allowed)."""
     if problem.levels == 0:  # home is the compute level: nothing moves
         return Solution(OpTiling(()), 0, False)
-    for double in ([True, False] if options.double_buffer else [False]):
-        best: Solution | None = None
-        for order in candidate_orders(problem):
-            found = _Model(problem, options, copies, order, double).solve()
-            if found is not None and (best is None or found.objective < best.objective):
-                best = found
-        if best is not None:
-            return best
-    raise Infeasible(infeasibility_message(problem, options.alignment))
+    best: Solution | None = None
+    for order in candidate_orders(problem):
+        found = _Model(problem, options, copies, order, options.double_buffer).solve()
+        if found is not None and (best is None or found.objective < best.objective):
+            best = found
+    if best is None:
+        raise Infeasible(infeasibility_message(problem, options.alignment))
+    return best
 
 
 def infeasibility_message(problem: Problem, alignment: int) -> str:

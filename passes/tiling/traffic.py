@@ -57,7 +57,8 @@ def exact_traffic(problem: Problem, tiling: OpTiling) -> Traffic:
             if h + 1 < len(tiling.levels):
                 visit(h + 1, sub)
 
-    visit(0, [(0, d.size) for d in problem.desc.dims])
+    if tiling.levels:  # else home is the compute level: nothing moves
+        visit(0, [(0, d.size) for d in problem.desc.dims])
     return Traffic(
         sum(b for b, _ in per_hop), sum(t for _, t in per_hop), tuple((b, t) for b, t in per_hop)
     )

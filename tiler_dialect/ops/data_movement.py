@@ -40,6 +40,7 @@ from tiler_dialect.tiling import (
     OperandAccess,
     OutOfBounds,
     TilingDescription,
+    border,
     d,
     dims_map,
 )
@@ -167,6 +168,12 @@ class SliceOp(TilerOp):
             _identity_dims(self.output_shape), (OperandAccess(x_map),), (_output_access(n),)
         )
 
+    def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray:
+        """The tile's input is the region between its first and last selected elements
+        (with a negative step, the first is the region's last)."""
+        steps = get_ints(self.properties, "steps")
+        return np.require(inputs[0][tuple(slice(None, None, s) for s in steps)], requirements="C")
+
     def compute(self, x: np.ndarray) -> np.ndarray:
         starts, ends, steps = (get_ints(self.properties, k) for k in ("starts", "ends", "steps"))
         index = tuple(
@@ -237,6 +244,19 @@ class PadOp(TilerOp):
         return TilingDescription(
             _identity_dims(self.output_shape, whole), (access,), (_output_access(n),)
         )
+
+    def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Constant padding: pad the tile's region where it leaves the input. Other modes
+        keep padded dims whole, so the tile is the op itself on its region."""
+        x = inputs[0]
+        if self.pad_mode != "constant":
+            return self.compute(x)
+        desc = self.tiling()
+        region = desc.region(desc.inputs[0], box)
+        size = self.input_shapes[0]
+        widths = [border(lo, hi, n) for (lo, hi), n in zip(region, size)]
+        value = x.dtype.type(get_float(self.properties, "value"))
+        return np.pad(x, widths, constant_values=value)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         pads = get_ints(self.properties, "pads")

@@ -24,6 +24,7 @@ from tiler_dialect.tiling import (
     OperandAccess,
     OutOfBounds,
     TilingDescription,
+    border,
     d,
     dims_map,
 )
@@ -110,6 +111,52 @@ class Window:
             + tuple(slice(None, None, dl) for dl in self.dilations)
         )
         return v[index]
+
+
+def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, win: Window, group: int, out: Sequence[int]) -> np.ndarray:
+    v = win.windows(x, out, 0.0)  # (N, C, *O, *K)
+    n, c = x.shape[:2]
+    m = w.shape[0]
+    v = v.reshape(n, group, c // group, *v.shape[2:])
+    wg = w.reshape(group, m // group, *w.shape[1:])
+    o_idx, k_idx = "pqrstu"[: win.rank], "vwxyz"[: win.rank]
+    y = np.einsum(f"ngc{o_idx}{k_idx},gmc{k_idx}->ngm{o_idx}", v, wg, optimize=True).reshape(n, m, *out)
+    if b is not None:
+        y = y + b.reshape(m, *([1] * win.rank))
+    return y.astype(x.dtype, copy=False)
+
+
+def max_pool(x: np.ndarray, win: Window, out: Sequence[int]) -> np.ndarray:
+    low = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
+    v = win.windows(x, out, low)
+    return v.max(axis=tuple(range(-win.rank, 0))).astype(x.dtype, copy=False)
+
+
+def average_pool(x: np.ndarray, win: Window, out: Sequence[int], include_pad: bool) -> np.ndarray:
+    r = win.rank
+    axes = tuple(range(-r, 0))
+    sums = win.windows(x.astype(np.float64), out, 0.0).sum(axis=axes)
+    # count, per output position, the window points that are data (or border padding)
+    if include_pad:
+        mask = np.ones((1, 1, *(s + b + e for s, b, e in zip(x.shape[2:], win.begins, win.ends))))
+        inner = Window(win.kernel, win.strides, win.dilations, (0,) * (2 * r), win.ceil_mode)
+        counts = inner.windows(mask, out, 0.0).sum(axis=axes)
+    else:
+        counts = win.windows(np.ones((1, 1, *x.shape[2:])), out, 0.0).sum(axis=axes)
+    return (sums / counts).astype(x.dtype, copy=False)
+
+
+def tile_window(op: TilerOp, win: Window, box: Sequence[tuple[int, int]]) -> tuple[Window, tuple[int, ...]]:
+    """The window a tile computes with on its input region: the border padding of the
+    tile (where its region leaves the input), no ceil mode; and the tile's output extent."""
+    desc = op.tiling()  # type: ignore[attr-defined]
+    region = desc.region(desc.inputs[0], box)
+    spatial = op.input_shapes[0][2:]
+    widths = [border(lo, hi, size) for (lo, hi), size in zip(region[2:], spatial)]
+    begins, ends = [b for b, _ in widths], [e for _, e in widths]
+    tile = Window(win.kernel, win.strides, win.dilations, (*begins, *ends), False)
+    out = tuple(hi - lo for lo, hi in desc.region(desc.outputs[0], box)[2:])
+    return tile, out
 
 
 def _window_props(props: Props, kernel: Sequence[int]) -> Window:
@@ -213,23 +260,20 @@ class ConvOp(TilerOp):
         return TilingDescription(tuple(dims), tuple(inputs), (out,), combine="sum")
 
     def compute(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        win = self.window
-        group = get_int(self.properties, "group")
-        out_spatial = self.output_shape[2:]
-        v = win.windows(x, out_spatial, 0.0)  # (N, C, *O, *K)
-        n, c = x.shape[:2]
-        m = w.shape[0]
-        v = v.reshape(n, group, c // group, *v.shape[2:])
-        wg = w.reshape(group, m // group, *w.shape[1:])
-        r = win.rank
-        o_idx = "pqrstu"[:r]
-        k_idx = "vwxyz"[:r]
-        y = np.einsum(
-            f"ngc{o_idx}{k_idx},gmc{k_idx}->ngm{o_idx}", v, wg, optimize=True
-        ).reshape(n, m, *out_spatial)
-        if b is not None:
-            y = y + b.reshape(m, *([1] * r))
-        return y.astype(x.dtype, copy=False)
+        return conv(x, w, b, self.window, get_int(self.properties, "group"), self.output_shape[2:])
+
+    def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray | None:
+        """A tile on its own regions: a convolution over the tile's groups with the tile's
+        border padding. None when the tile's channels are not whole groups."""
+        r = self.window.rank
+        (g0, g1), m_box, c_box = box[1], box[2], box[3 + r]
+        w_shape = self.input_shapes[1]
+        groups = g1 - g0
+        if groups > 1 and (m_box != (0, w_shape[0] // get_int(self.properties, "group")) or c_box != (0, w_shape[1])):
+            return None
+        window, out = tile_window(self, self.window, box)
+        x, w, *b = inputs
+        return conv(x, w, b[0] if b else None, window, groups, out)
 
 
 class PoolOp(TilerOp):
@@ -281,10 +325,12 @@ class MaxPoolOp(PoolOp):
     PAD_VALUE: ClassVar = float("-inf")
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        low = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
-        v = self.window.windows(x, self.output_shape[2:], low)
-        r = self.window.rank
-        return v.max(axis=tuple(range(-r, 0))).astype(x.dtype, copy=False)
+        return max_pool(x, self.window, self.output_shape[2:])
+
+    def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray:
+        """A tile on its region with the tile's border padding (padding never wins a max)."""
+        window, out = tile_window(self, self.window, box)
+        return max_pool(inputs[0], window, out)
 
 
 @irdl_op_definition
@@ -300,19 +346,18 @@ class AveragePoolOp(PoolOp):
 
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        win = self.window
-        out = self.output_shape[2:]
-        r = win.rank
-        axes = tuple(range(-r, 0))
-        sums = win.windows(x.astype(np.float64), out, 0.0).sum(axis=axes)
-        # count, per output position, the window points that are data (or border padding)
-        if get_bool(self.properties, "count_include_pad"):
-            mask = np.ones((1, 1, *(s + b + e for s, b, e in zip(x.shape[2:], win.begins, win.ends))))
-            inner = Window(win.kernel, win.strides, win.dilations, (0,) * (2 * r), win.ceil_mode)
-            counts = inner.windows(mask, out, 0.0).sum(axis=axes)
-        else:
-            counts = win.windows(np.ones((1, 1, *x.shape[2:])), out, 0.0).sum(axis=axes)
-        return (sums / counts).astype(x.dtype, copy=False)
+        include = get_bool(self.properties, "count_include_pad")
+        return average_pool(x, self.window, self.output_shape[2:], include)
+
+    def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray | None:
+        """A tile on its region with the tile's border padding. When padding counts in the
+        divisor, a tile reaching past the end padding (ceil mode) cannot tell counted
+        padding from the uncounted rest: None."""
+        include = get_bool(self.properties, "count_include_pad")
+        window, out = tile_window(self, self.window, box)
+        if include and any(e > pe for e, pe in zip(window.ends, self.window.ends)):
+            return None
+        return average_pool(inputs[0], window, out, include)
 
 
 @irdl_op_definition

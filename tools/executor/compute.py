@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr
 
 from tiler_dialect.ops import TilerOp, element_dtype
-from tiler_dialect.tiling import IterKind, TilingDescription
+from tiler_dialect.tiling import IterKind, OutOfBounds, TilingDescription
 from tiler_tools.executor.dma import DmaEngine, describe
 from tiler_tools.executor.errors import ExecutionError
 
@@ -36,8 +37,21 @@ def _depends_on_reduction(desc: TilingDescription, access) -> bool:
     return bool(access.map.used_dims() & reductions)
 
 
+_DESCRIPTIONS: dict[int, tuple[TilerOp, TilingDescription]] = {}
+
+
+def description(op: TilerOp) -> TilingDescription:
+    """op.tiling(), built once per op (a tiled loop runs the same op many times)."""
+    cached = _DESCRIPTIONS.get(id(op))
+    if cached is None or cached[0] is not op:
+        if len(_DESCRIPTIONS) > 4096:
+            _DESCRIPTIONS.clear()
+        cached = _DESCRIPTIONS[id(op)] = (op, op.tiling())
+    return cached[1]
+
+
 def run_tile(op: TilerOp, inputs: Sequence[np.ndarray], out: np.ndarray, box: list[tuple[int, int]]) -> None:
-    desc = op.tiling()
+    desc = description(op)
     for (lo, hi), dim in zip(box, desc.dims):
         if not (0 <= lo < hi <= dim.size):
             raise ExecutionError(f"{describe(op)}: tile [{lo}, {hi}) is outside dim {dim.name} of size {dim.size}")
@@ -50,34 +64,25 @@ def run_tile(op: TilerOp, inputs: Sequence[np.ndarray], out: np.ndarray, box: li
         raise ExecutionError(f"{describe(op)}: its reduction cannot be split, the tile takes part of it")
     starts = all(lo == 0 for d, (lo, _) in zip(desc.dims, box) if d.kind == IterKind.REDUCTION)
 
-    shapes = op.input_shapes
-    problem_inputs: list[np.ndarray | None] = []
-    for i, (x, access, shape) in enumerate(zip(inputs, desc.inputs, shapes)):
-        if partial and not starts and not _depends_on_reduction(desc, access):
-            problem_inputs.append(None)  # added once, by the tile that starts the reduction
-            continue
-        region = [
-            (max(lo, 0), min(hi, size)) for (lo, hi), size in zip(desc.region(access, box), shape)
-        ]
+    regions = []
+    used: list[np.ndarray | None] = []
+    for i, (x, access, shape) in enumerate(zip(inputs, desc.inputs, op.input_shapes)):
+        region = [(max(lo, 0), min(hi, size)) for (lo, hi), size in zip(desc.region(access, box), shape)]
         want = tuple(max(hi - lo, 0) for lo, hi in region)
         if x.shape != want:
             raise ExecutionError(
                 f"{describe(op)}: input #{i} holds {list(x.shape)}, the tile needs its region "
                 f"{[list(r) for r in region]} of shape {list(want)}"
             )
-        fill = 0 if partial or not np.issubdtype(x.dtype, np.floating) else np.nan
-        full = np.full(shape, fill, dtype=x.dtype)
-        full[tuple(slice(lo, hi) for lo, hi in region)] = x
-        problem_inputs.append(full)
-    while problem_inputs and problem_inputs[-1] is None:
-        problem_inputs.pop()
-    if any(x is None for x in problem_inputs):
+        regions.append(region)
+        # a bias counts once, in the tile that starts the reduction
+        used.append(None if partial and not starts and not _depends_on_reduction(desc, access) else x)
+    while used and used[-1] is None:
+        used.pop()
+    if any(x is None for x in used):
         raise ExecutionError(f"{describe(op)}: a reduction-independent input is not trailing")
     with np.errstate(all="ignore"):
-        result = np.asarray(op.compute(*problem_inputs))
-    _check_result(op, result, op.output_shape)
-    out_region = tuple(slice(lo, hi) for lo, hi in desc.region(desc.outputs[0], box))
-    tile = result[out_region]
+        tile = tile_result(op, desc, used, regions, box, partial)
     if out.shape != tile.shape:
         raise ExecutionError(
             f"{describe(op)}: output holds {list(out.shape)}, the tile computes {list(tile.shape)}"
@@ -86,6 +91,66 @@ def run_tile(op: TilerOp, inputs: Sequence[np.ndarray], out: np.ndarray, box: li
         out += tile
     else:
         out[...] = tile
+
+
+def is_local(desc: TilingDescription) -> bool:
+    """Every map picks iteration dims (or broadcasts) without offsets or padding: a tile is
+    then the op itself on the tile's regions."""
+    for access in (*desc.inputs, *desc.outputs):
+        if access.oob != OutOfBounds.NEVER:
+            return False
+        seen = set()
+        for expr in access.map.results:
+            if isinstance(expr, AffineConstantExpr) and expr.value == 0:
+                continue
+            if not isinstance(expr, AffineDimExpr) or expr.position in seen:
+                return False
+            seen.add(expr.position)
+    return True
+
+
+def tile_result(
+    op: TilerOp,
+    desc: TilingDescription,
+    inputs: Sequence[np.ndarray | None],
+    regions: Sequence[Sequence[tuple[int, int]]],
+    box: Sequence[tuple[int, int]],
+    partial: bool,
+) -> np.ndarray:
+    """The output region of a tile. Fast paths compute on the tile's arrays (the op's own
+    `compute_tile`, or `compute` when every map is local); the definition, used otherwise,
+    places each region in a problem-sized array and runs the op's kernel."""
+    fast = getattr(op, "compute_tile", None)
+    if fast is not None:
+        result = fast(inputs, box)
+        if result is not None:
+            return np.asarray(result)
+    if is_local(desc):
+        return np.asarray(op.compute(*inputs))
+    return tile_by_definition(op, desc, inputs, regions, box, partial)
+
+
+def tile_by_definition(
+    op: TilerOp,
+    desc: TilingDescription,
+    inputs: Sequence[np.ndarray | None],
+    regions: Sequence[Sequence[tuple[int, int]]],
+    box: Sequence[tuple[int, int]],
+    partial: bool,
+) -> np.ndarray:
+    """Each input region placed in an array of the problem's input shape; the rest is NaN
+    (zero when summing part of a reduction), so reading outside the promised regions
+    poisons the tile; the op's kernel runs on these, and the box's output region is kept."""
+    full_inputs = []
+    for x, region, shape in zip(inputs, regions, op.input_shapes):
+        assert x is not None
+        fill = 0 if partial or not np.issubdtype(x.dtype, np.floating) else np.nan
+        full = np.full(shape, fill, dtype=x.dtype)
+        full[tuple(slice(lo, hi) for lo, hi in region)] = x
+        full_inputs.append(full)
+    result = np.asarray(op.compute(*full_inputs))
+    _check_result(op, result, op.output_shape)
+    return result[tuple(slice(lo, hi) for lo, hi in desc.region(desc.outputs[0], box))]
 
 
 def run_compute(dma: DmaEngine, op: TilerOp, args: Sequence) -> tuple:
