@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 BUILD  := build
 EXAMPLE := examples/kws_dscnn
 
-.PHONY: demo test pytest lit clean
+.PHONY: demo test pytest lit bench clean
 
 # (Re)install when the project's metadata changes; the install is editable, so source
 # edits need no reinstall.
@@ -24,6 +24,13 @@ demo: $(STAMP)
 	@echo "== executing the IR, checked against onnxruntime's outputs"
 	$(BIN)/tiler-run $(BUILD)/kws_dscnn.mlir --inputs $(EXAMPLE)/inputs.npz \
 	    --outputs $(BUILD)/kws_dscnn_outputs.npz --check $(EXAMPLE)/outputs.npz
+	@echo "== tiling for L1 = 32 KiB, L2 = 1 MiB: CP-SAT tile sizes, double-buffered DMA loop nests"
+	$(BIN)/tiler-opt $(EXAMPLE)/kws_dscnn_float32.onnx --l1 32768 --l2 1048576 --tile \
+	    --tile-report $(BUILD)/kws_dscnn_tiles.json -o $(BUILD)/kws_dscnn_tiled.mlir
+	$(BIN)/python examples/print_tile_totals.py $(BUILD)/kws_dscnn_tiles.json
+	@echo "== executing the tiled IR (DMA hazards checked), against onnxruntime's outputs"
+	$(BIN)/tiler-run $(BUILD)/kws_dscnn_tiled.mlir --inputs $(EXAMPLE)/inputs.npz \
+	    --outputs $(BUILD)/kws_dscnn_tiled_outputs.npz --check $(EXAMPLE)/outputs.npz
 
 test: pytest lit
 
@@ -32,6 +39,10 @@ pytest: $(STAMP)
 
 lit: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lit -v tests/filecheck
+
+# The figures of BRIEF section 7 for the shared models (docs/benchmarks.md keeps them).
+bench: $(STAMP)
+	$(BIN)/tiler-bench --single-buffer
 
 clean:
 	rm -rf $(BUILD) $(VENV) tests/filecheck/**/Output
