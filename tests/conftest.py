@@ -24,11 +24,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
     tiled = sys.modules.get("test_tile_conformance")
     if tiled is not None and tiled.RESULTS:
-        forced = sum(f for f, _ in tiled.RESULTS.values())
-        possible = sum(p for _, p in tiled.RESULTS.values())
+        possible = {(case, i) for case, (_, ops) in tiled.RESULTS.items() for i in ops}
+        in_case = {(case, i) for case, (ops, _) in tiled.RESULTS.items() for i in ops}
+        alone = (possible - in_case) & tiled.SPLIT_ALONE
         terminalreporter.write_line(
-            f"Tiled ONNX conformance: {len(tiled.RESULTS)} cases equal to untiled; "
-            f"{forced} of {possible} ops with a splittable dim forced to >= 2 tiles"
+            f"Tiled ONNX conformance: {len(tiled.RESULTS)} cases equal to untiled; of {len(possible)} ops "
+            f"with a splittable dim, {len(in_case)} forced to >= 2 tiles in their case and "
+            f"{len(alone)} more alone; {len(possible - in_case - alone)} never forced"
         )
     module = sys.modules.get("test_onnx_conformance")
     if module is None or not module.RESULTS:

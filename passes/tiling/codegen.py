@@ -190,7 +190,7 @@ class OpCodegen:
         buffers = [b for b, _ in self.buffers[li]]
         streams = [s for _, s in self.buffers[li]]
         strides = [level.stride(self.deps[k]) for k in range(out + 1)]
-        once = [strides[k] >= tiles for k in range(out)]  # the same region for every tile
+        once = [strides[k] >= tiles for k in range(out + 1)]  # the same region for every tile
 
         def slot(k: int, t: Index) -> Index:
             return em.mod(em.div(t, strides[k]), level.slots[k])
@@ -215,7 +215,8 @@ class OpCodegen:
                     em.when(changes(k, t), lambda k=k: load(k, t))
             for k in streamed:
                 em.when(changes(k, t), lambda k=k: self._wait(streams[k], slot(k, t)))
-            em.when(changes(out, t), lambda: self._wait(streams[out], slot(out, t)))
+            if not once[out]:  # else every tile accumulates into one region, stored at the end
+                em.when(changes(out, t), lambda: self._wait(streams[out], slot(out, t)))
             regions = [self._region(k, box) for k in range(out + 1)]
             views = [
                 self._slot_view(buffers[k], slot(k, t), [em.sub(hi, lo) for lo, hi in regions[k]])
@@ -226,7 +227,9 @@ class OpCodegen:
             else:
                 inner = [Held(v, [lo for lo, _ in r]) for v, r in zip(views, regions)]
                 self._level(li + 1, box, inner)
-            completes = em.equal(em.mod(em.add(t, 1), strides[out]), 0)
+            # the output region is complete after its last tile (only the last tile of all
+            # when the output is the same for every tile: then the steady loop stores nothing)
+            completes = not prefetch if once[out] else em.equal(em.mod(em.add(t, 1), strides[out]), 0)
             em.when(
                 completes,
                 lambda: self._dma(

@@ -9,7 +9,7 @@ double buffering), each level's footprint (which must fit its capacity), and the
 cost model of `estimate.py`.
 
 Objectives (`strategy`): "cycles" (default) minimises estimated cycles, then the number
-of tiles among schedules within 1% of the fastest; "max" and "min" maximise or minimise the compute level's tile bytes, and
+of tiles (and then cycles) among schedules within 1% of the fastest; "max" and "min" maximise or minimise the compute level's tile bytes, and
 "random-max" maximises them with seeded random tie-breaking, as the reference's search
 strategies do. The loop order is not a variable: a few orders are tried (natural, and
 each input's dims outermost so that it stays resident) and the best kept. The solver runs
@@ -279,50 +279,79 @@ class _Model:
         else:
             raise ValueError(f"unknown search strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
 
-    def solve(self) -> Solution | None:
+    def _run(self) -> cp_model.CpSolver | None:
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = self.o.seed
         solver.parameters.max_deterministic_time = self.o.time_limit
-        status = solver.Solve(self.m)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if solver.Solve(self.m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        objective = int(round(solver.ObjectiveValue())) * self.sign
-        if self.o.strategy == "cycles" and not isinstance(self.tiles, int):
-            # then the fewest tiles among schedules within 1% of the fastest: when one hop
-            # dominates, smaller tiles elsewhere gain nothing real
-            self.m.Add(self.cycles * 100 <= objective * (100 + NEAR_TIE_PERCENT))
-            self.m.Minimize(self.tiles)
-            if solver.Solve(self.m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                return None
+        return solver
 
-        def value(e: Expr) -> int:
-            return e if isinstance(e, int) else int(solver.Value(e))
+    def solve(self) -> tuple[int, cp_model.CpSolver] | None:
+        """Optimise the strategy's objective: (objective, lower is better; solver)."""
+        solver = self._run()
+        if solver is None:
+            return None
+        return int(round(solver.ObjectiveValue())) * self.sign, solver
 
+    def solve_fewest_tiles(self, limit: int) -> tuple[int, int, cp_model.CpSolver] | None:
+        """Among schedules estimated at most `limit` cycles, the fewest tiles, then the
+        fastest: (tiles, cycles, solver)."""
+        self.m.Add(self.cycles <= limit)
+        self.m.Minimize(self.tiles * (limit + 1) + self.cycles)
+        solver = self._run()
+        if solver is None:
+            return None
+        return self._value(solver, self.tiles), self._value(solver, self.cycles), solver
+
+    @staticmethod
+    def _value(solver: cp_model.CpSolver, e: Expr) -> int:
+        return e if isinstance(e, int) else int(solver.Value(e))
+
+    def extract(self, solver: cp_model.CpSolver, objective: int) -> Solution:
         levels = []
         for h, level in enumerate(self.p.path[1:]):
-            counts = tuple(value(n) for n in self.n[h])
+            counts = tuple(self._value(solver, n) for n in self.n[h])
             order = tuple(d for d in self.order if counts[d] > 1)
-            slots = tuple(1 + value(t) for t in self.two[h])
+            slots = tuple(1 + self._value(solver, t) for t in self.two[h])
             levels.append(LevelTiling(level, counts, order, slots))
-        if self.o.strategy == "cycles":
-            objective = int(solver.Value(self.cycles)) if not isinstance(self.cycles, int) else self.cycles
         return Solution(OpTiling(tuple(levels)), objective, self.double)
 
 
 def solve(problem: Problem, options: SolverOptions, copies: Sequence[Sequence[int]]) -> Solution:
     """The best schedule over a few loop orders; whether to double-buffer is the model's
-    own choice (when allowed)."""
+    own choice (when allowed).
+
+    Strategy "cycles" decides in two rounds: the fastest estimate over all orders, then,
+    among all schedules (of any order) within NEAR_TIE_PERCENT of it, the fewest tiles and
+    then the fewest cycles; when one hop dominates, smaller tiles elsewhere gain nothing
+    real. Earlier orders win exact ties, so the choice is deterministic."""
     if problem.levels == 0:  # home is the compute level: nothing moves
         return Solution(OpTiling(()), 0, False)
-    best: Solution | None = None
-    for order in candidate_orders(problem):
-        found = _Model(problem, options, copies, order, options.double_buffer).solve()
-        if found is not None and (best is None or found.objective < best.objective):
-            best = found
-    if best is None:
+    models = [_Model(problem, options, copies, order, options.double_buffer) for order in candidate_orders(problem)]
+    found = [(model, model.solve()) for model in models]
+    solved = [(model, result) for model, result in found if result is not None]
+    if not solved:
         raise Infeasible(infeasibility_message(problem, options.alignment))
-    return best
+    best_model, (best, best_solver) = min(solved, key=lambda mr: mr[1][0])
+    if options.strategy != "cycles":
+        return best_model.extract(best_solver, best)
+    limit = best * (100 + NEAR_TIE_PERCENT) // 100
+    choice: tuple[int, int, _Model, cp_model.CpSolver] | None = None
+    for model, (fastest, solver) in solved:
+        if fastest > limit:
+            continue
+        if isinstance(model.tiles, int):
+            candidate = (model.tiles, fastest, solver)
+        else:
+            candidate = model.solve_fewest_tiles(limit) or (model._value(solver, model.tiles), fastest, solver)
+        tiles, cycles, solver = candidate
+        if choice is None or (tiles, cycles) < choice[:2]:
+            choice = (tiles, cycles, model, solver)
+    assert choice is not None  # the fastest model itself is within the limit
+    tiles, cycles, model, solver = choice
+    return model.extract(solver, cycles)
 
 
 def infeasibility_message(problem: Problem, alignment: int) -> str:
