@@ -215,7 +215,11 @@ class OpCodegen:
                     em.when(changes(k, t), lambda k=k: load(k, t))
             for k in streamed:
                 em.when(changes(k, t), lambda k=k: self._wait(streams[k], slot(k, t)))
-            if not once[out]:  # else every tile accumulates into one region, stored at the end
+            # before reusing an output slot, wait for its previous store; when the output is
+            # one region for every tile, or at a known tile whose slot has not been stored
+            # from yet in this nest (the drain emptied it), there is none
+            first_use = isinstance(t, int) and t < level.slots[out] * strides[out]
+            if not once[out] and not first_use:
                 em.when(changes(out, t), lambda: self._wait(streams[out], slot(out, t)))
             regions = [self._region(k, box) for k in range(out + 1)]
             views = [

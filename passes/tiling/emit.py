@@ -181,8 +181,12 @@ class Emitter:
             self.scopes.pop()
             self.block = saved
 
-    def loop(self, lower: int, upper: int, body: Callable[[SSAValue], None], name: str = "t") -> None:
-        """scf.for over [lower, upper) with step 1; `body` emits into the loop."""
+    def loop(self, lower: int, upper: int, body: Callable[[Index], None], name: str = "t") -> None:
+        """scf.for over [lower, upper) with step 1; `body` emits into the loop. A loop of
+        one iteration is emitted inline with a constant index, so its arithmetic folds."""
+        if upper - lower == 1:
+            body(lower)
+            return
         block = Block(arg_types=[IndexType()])
         block.args[0].name_hint = name
         with self.inside(block):
