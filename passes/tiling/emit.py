@@ -7,6 +7,7 @@ dims that are not split) print as literals, like MLIR's mixed static/dynamic lis
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,15 +48,27 @@ def _simplify(x: Lin) -> Index:
     return x.const if not x.terms else x
 
 
+Range = tuple[float, float]
+"""Inclusive bounds of an index value; +-inf when unknown."""
+
+UNKNOWN: Range = (-math.inf, math.inf)
+
+
 class Emitter:
     """Appends ops to the current block; constants are hoisted to the entry block, and
-    index computations are simplified and emitted once per block (and nested blocks)."""
+    index computations are simplified and emitted once per block (and nested blocks).
+
+    Every loop index carries its range, and ranges propagate through the arithmetic, so a
+    min, max, comparison or remainder whose outcome the ranges decide folds away (the
+    clamps of interior tiles, a slot index that cannot wrap), as MLIR's affine
+    simplification of min/max maps does."""
 
     def __init__(self, entry: Block):
         self.entry = entry
         self.block = entry
         self.constants: dict[int, SSAValue] = {}
         self.scopes: list[dict[tuple, SSAValue]] = [{}]
+        self.ranges: dict[SSAValue, Range] = {}
 
     def emit(self, op: Operation) -> Operation:
         self.block.add_op(op)
@@ -122,13 +135,41 @@ class Emitter:
         va, vb = self.value(a), self.value(b)
         return self._cached((kind, id(va), id(vb)), lambda: self.emit(cls(va, vb)).results[0])
 
+    # -- ranges ---------------------------------------------------------------------------
+
+    def range(self, x: Index) -> Range:
+        if isinstance(x, int):
+            return (x, x)
+        if isinstance(x, SSAValue):
+            return self.ranges.get(x, UNKNOWN)
+        lo = hi = float(x.const)
+        for v, c in x.terms:
+            vlo, vhi = self.ranges.get(v, UNKNOWN)
+            lo, hi = (lo + c * vlo, hi + c * vhi) if c > 0 else (lo + c * vhi, hi + c * vlo)
+        return (lo, hi)
+
+    def _ranged(self, value: SSAValue, bounds: Range) -> SSAValue:
+        if bounds != UNKNOWN:
+            self.ranges.setdefault(value, bounds)
+        return value
+
+    def _difference(self, a: Index, b: Index) -> Range:
+        return self.range(self.sub(a, b))
+
+    # -- non-linear arithmetic (folds when the ranges decide it) --------------------------
+
     def div(self, a: Index, b: int) -> Index:
         """Floor division of a non-negative value by a positive constant."""
         if b == 1:
             return a
         if isinstance(a, int):
             return a // b
-        return self._op(arith.DivSIOp, "div", a, b)
+        lo, hi = self.range(a)
+        if lo >= 0 and lo // b == hi // b:
+            return int(lo // b)
+        # (divsi truncates toward zero: the floor bounds hold only for non-negative values)
+        bounds = (lo // b, hi // b if hi < math.inf else hi) if lo >= 0 else UNKNOWN
+        return self._ranged(self._op(arith.DivSIOp, "div", a, b), bounds)
 
     def mod(self, a: Index, b: int) -> Index:
         """Remainder of a non-negative value by a positive constant."""
@@ -136,27 +177,44 @@ class Emitter:
             return 0
         if isinstance(a, int):
             return a % b
-        return self._op(arith.RemSIOp, "mod", a, b)
+        lo, hi = self.range(a)
+        if 0 <= lo and hi < b:
+            return a
+        return self._ranged(self._op(arith.RemSIOp, "mod", a, b), (0, b - 1) if lo >= 0 else UNKNOWN)
 
     def min(self, a: Index, b: Index) -> Index:
         if isinstance(a, int) and isinstance(b, int):
             return min(a, b)
-        return self._op(arith.MinSIOp, "min", a, b)
+        lo, hi = self._difference(a, b)
+        if hi <= 0:
+            return a
+        if lo >= 0:
+            return b
+        (alo, ahi), (blo, bhi) = self.range(a), self.range(b)
+        return self._ranged(self._op(arith.MinSIOp, "min", a, b), (min(alo, blo), min(ahi, bhi)))
 
     def max(self, a: Index, b: Index) -> Index:
         if isinstance(a, int) and isinstance(b, int):
             return max(a, b)
-        return self._op(arith.MaxSIOp, "max", a, b)
+        lo, hi = self._difference(a, b)
+        if lo >= 0:
+            return a
+        if hi <= 0:
+            return b
+        (alo, ahi), (blo, bhi) = self.range(a), self.range(b)
+        return self._ranged(self._op(arith.MaxSIOp, "max", a, b), (max(alo, blo), max(ahi, bhi)))
 
     def less(self, a: Index, b: Index) -> bool | SSAValue:
-        if isinstance(a, int) and isinstance(b, int):
-            return a < b
+        lo, hi = self._difference(a, b)
+        if hi < 0 or lo >= 0:
+            return hi < 0
         va, vb = self.value(a), self.value(b)
         return self._cached(("lt", id(va), id(vb)), lambda: self.emit(arith.CmpiOp(va, vb, "slt")).results[0])
 
     def equal(self, a: Index, b: Index) -> bool | SSAValue:
-        if isinstance(a, int) and isinstance(b, int):
-            return a == b
+        lo, hi = self._difference(a, b)
+        if lo == hi == 0 or lo > 0 or hi < 0:
+            return lo == hi == 0
         va, vb = self.value(a), self.value(b)
         return self._cached(("eq", id(va), id(vb)), lambda: self.emit(arith.CmpiOp(va, vb, "eq")).results[0])
 
@@ -164,8 +222,10 @@ class Emitter:
         if isinstance(cond, bool):
             return a if cond else b
         va, vb = self.value(a), self.value(b)
-        return self._cached(
-            ("sel", id(cond), id(va), id(vb)), lambda: self.emit(arith.SelectOp(cond, va, vb)).results[0]
+        (alo, ahi), (blo, bhi) = self.range(a), self.range(b)
+        return self._ranged(
+            self._cached(("sel", id(cond), id(va), id(vb)), lambda: self.emit(arith.SelectOp(cond, va, vb)).results[0]),
+            (min(alo, blo), max(ahi, bhi)),
         )
 
     # -- structure ----------------------------------------------------------------------
@@ -189,6 +249,7 @@ class Emitter:
             return
         block = Block(arg_types=[IndexType()])
         block.args[0].name_hint = name
+        self.ranges[block.args[0]] = (lower, upper - 1)
         with self.inside(block):
             body(block.args[0])
             self.emit(scf.YieldOp())
