@@ -1,0 +1,130 @@
+"""Static allocation problems: blocks with lifetimes and sizes, placed at offsets.
+
+A block is live on the half-open interval [lower, upper) of schedule steps and needs
+`size` bytes; a placement gives each block an offset. It is valid when every block lies
+inside the capacity, every offset is a multiple of the block's alignment, and no two
+blocks that are live at the same time overlap in [offset, offset + size). This is the
+problem (and the CSV format, `id,lower,upper,size[,alignment]` plus an `offset` column in
+solutions) of MiniMalloc.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class AllocationError(Exception):
+    """No placement: infeasible, out of time, or malformed input. The message says which."""
+
+
+@dataclass(frozen=True)
+class Block:
+    id: str
+    lower: int
+    upper: int
+    size: int
+    alignment: int = 1
+
+    def __post_init__(self) -> None:
+        if self.upper <= self.lower:
+            raise AllocationError(f"block {self.id}: empty lifetime [{self.lower}, {self.upper})")
+        if self.size < 0:
+            raise AllocationError(f"block {self.id}: negative size {self.size}")
+        if self.alignment < 1:
+            raise AllocationError(f"block {self.id}: alignment {self.alignment} is not positive")
+
+    def overlaps_in_time(self, other: Block) -> bool:
+        return self.lower < other.upper and other.lower < self.upper
+
+
+def lower_bound(blocks: Sequence[Block]) -> int:
+    """The maximum over time of the live bytes: no placement can use less."""
+    events: dict[int, int] = {}
+    for b in blocks:
+        events[b.lower] = events.get(b.lower, 0) + b.size
+        events[b.upper] = events.get(b.upper, 0) - b.size
+    peak = live = 0
+    for t in sorted(events):
+        live += events[t]
+        peak = max(peak, live)
+    return peak
+
+
+def peak(blocks: Sequence[Block], offsets: Sequence[int]) -> int:
+    """The highest end address a placement uses."""
+    return max((o + b.size for b, o in zip(blocks, offsets)), default=0)
+
+
+def check_placement(blocks: Sequence[Block], offsets: Sequence[int], capacity: int) -> None:
+    """Raise AllocationError naming the first violation; independent of every solver.
+
+    A sweep over time keeps the live blocks sorted by offset, so the check is
+    O(n log n + n * live) rather than pairwise."""
+    if len(offsets) != len(blocks):
+        raise AllocationError(f"{len(offsets)} offsets for {len(blocks)} blocks")
+    for b, o in zip(blocks, offsets):
+        if o < 0 or o + b.size > capacity:
+            raise AllocationError(f"block {b.id} at [{o}, {o + b.size}) is outside the capacity {capacity}")
+        if o % b.alignment:
+            raise AllocationError(f"block {b.id} at offset {o} is not {b.alignment}-byte aligned")
+    order = sorted(range(len(blocks)), key=lambda i: (blocks[i].lower, i))
+    live: list[int] = []
+    for i in order:
+        b, o = blocks[i], offsets[i]
+        live = [j for j in live if blocks[j].upper > b.lower]
+        for j in live:
+            oj, sj = offsets[j], blocks[j].size
+            if b.size and sj and o < oj + sj and oj < o + b.size:
+                raise AllocationError(
+                    f"blocks {blocks[j].id} [{oj}, {oj + sj}) and {b.id} [{o}, {o + b.size}) overlap "
+                    f"while both are live (steps [{max(b.lower, blocks[j].lower)}, {min(b.upper, blocks[j].upper)}))"
+                )
+        live.append(i)
+
+
+# -- MiniMalloc's CSV format ------------------------------------------------------------
+
+
+def read_csv(text: str, source: str = "input") -> list[Block]:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise AllocationError(f"{source}: empty file; expected a header id,lower,upper,size") from None
+    required = ["id", "lower", "upper", "size"]
+    missing = [h for h in required if h not in header]
+    if missing:
+        raise AllocationError(f"{source}: the header lacks {', '.join(missing)} (it has {','.join(header)})")
+    col = {h: header.index(h) for h in header}
+    blocks, seen = [], set()
+    for line, row in enumerate(reader, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise AllocationError(f"{source}:{line}: {len(row)} fields, the header has {len(header)}")
+        try:
+            values = {h: int(row[col[h]]) for h in ("lower", "upper", "size")}
+            alignment = int(row[col["alignment"]]) if "alignment" in col else 1
+        except ValueError:
+            raise AllocationError(f"{source}:{line}: lower, upper, size (and alignment) must be integers") from None
+        ident = row[col["id"]].strip()
+        if ident in seen:
+            raise AllocationError(f"{source}:{line}: duplicate id {ident}")
+        seen.add(ident)
+        try:
+            blocks.append(Block(ident, values["lower"], values["upper"], values["size"], alignment))
+        except AllocationError as e:
+            raise AllocationError(f"{source}:{line}: {e}") from None
+    return blocks
+
+
+def write_csv(blocks: Sequence[Block], offsets: Sequence[int]) -> str:
+    out = io.StringIO()
+    aligned = any(b.alignment != 1 for b in blocks)
+    out.write("id,lower,upper,size" + (",alignment" if aligned else "") + ",offset\n")
+    for b, o in zip(blocks, offsets):
+        out.write(f"{b.id},{b.lower},{b.upper},{b.size}" + (f",{b.alignment}" if aligned else "") + f",{o}\n")
+    return out.getvalue()
