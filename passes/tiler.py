@@ -21,9 +21,15 @@ from typing import Literal
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.utils.exceptions import DiagnosticException
 
-from tiler_dialect.attributes import memory_level_of
+from tiler_dialect.attributes import ARENA_ATTR, memory_level_of
 from tiler_dialect.hierarchy import MemoryHierarchy
 from tiler_dialect.ops import TilerOp
+from tiler_passes.allocation.annotate import write_placement
+from tiler_passes.allocation.blocks import AllocationError, Block, check_placement, lower_bound, peak
+from tiler_passes.allocation.external import external_minimalloc
+from tiler_passes.allocation.memory_map import MemoryMap, check_memory_map, compute_memory_map
+from tiler_passes.allocation.plot import write_memory_map_html
+from tiler_passes.allocation.strategies import place
 from tiler_passes.tiling.bufferize import bufferize_and_tile, op_name
 from tiler_passes.tiling.estimate import Estimate, double_buffered, estimate
 from tiler_passes.tiling.problem import Problem, align_up, problem_of
@@ -34,6 +40,11 @@ from tiler_passes.tiling.traffic import Traffic, compulsory_bytes, exact_traffic
 
 class TilingError(DiagnosticException):
     """The model cannot be tiled as asked; the message says why."""
+
+
+class MemoryAllocationError(DiagnosticException):
+    """The buffers cannot be placed as asked, or a placement check failed; the message
+    says which level and why."""
 
 
 @dataclass
@@ -114,13 +125,16 @@ class Tiler:
         self.alignment = 4
         self.seed = 0
         self.timeLimit = 10.0
+        self.allocationTimeLimit = 60.0
+        """Seconds per level for MiniMalloc (and CP-SAT's deterministic budget for Co-Opt)."""
         self._layers: list[tuple[str, TilerOp, Problem]] = []
         self._worstCaseBufferSize: dict[str, int] = {}
         self._solved: dict[tuple, Solution] = {}
 
     @property
     def worstCaseBufferSize(self) -> dict[str, int]:
-        """Per level, the highest end address used (filled by the allocation, issue 4)."""
+        """Per level, the highest end address used: the arena size (filled by
+        `annotateMemoryLevel`)."""
         return self._worstCaseBufferSize
 
     # -- the reference's hooks ---------------------------------------------------------
@@ -251,3 +265,90 @@ class Tiler:
         bufferize_and_tile(module, main_function(module), choose)
         solution.compile_seconds = time.perf_counter() - start
         return solution
+
+    # -- allocation -------------------------------------------------------------------------
+
+    def computeMemoryMap(self, module: ModuleOp) -> MemoryMap:
+        """Per level, every buffer of the tiled module as a block: lifetime in schedule
+        steps (half-open), size in bytes times its buffer count (aligned)."""
+        from tiler_tools.executor.interpreter import main_function
+
+        if any(isinstance(v.type, TensorType) for op in module.walk() for v in op.results):
+            raise MemoryAllocationError("allocation needs tiled (bufferized) IR: run the tile pass first")
+        main = main_function(module)
+        if any(ARENA_ATTR in op.attributes for op in main.body.block.ops):
+            raise MemoryAllocationError("the module is allocated already (it has arenas)")
+        try:
+            return compute_memory_map(module, main, self.alignment)
+        except AllocationError as e:
+            raise MemoryAllocationError(str(e)) from None
+
+    def testMemoryMapCorrectness(self, memoryMap: MemoryMap) -> None:
+        """Graph inputs are alive at the first step, outputs at the last, and every operand
+        of every step is alive at that step (raises MemoryAllocationError)."""
+        try:
+            check_memory_map(memoryMap)
+        except AllocationError as e:
+            raise MemoryAllocationError(f"memory map: {e}") from None
+
+    def minimalloc(self, blocks: Sequence[Block], capacity: int, levelName: str) -> list[int]:
+        """Offsets for `blocks` in `capacity` bytes. Like the reference, runs the external
+        MiniMalloc (`$MINIMALLOC_INSTALL_DIR/minimalloc --capacity=N`, CSV in, `offset`
+        column out) when that variable is set; else the native solver."""
+        import os
+
+        directory = os.environ.get("MINIMALLOC_INSTALL_DIR")
+        if directory:
+            return external_minimalloc(os.path.join(directory, "minimalloc"), blocks, capacity, self.workDir, levelName)
+        return place(blocks, capacity, "MiniMalloc", self.seed, self.allocationTimeLimit)
+
+    def annotateMemoryLevel(self, module: ModuleOp, memoryMap: MemoryMap) -> None:
+        """Place every level's blocks with `memoryAllocStrategy`, check the placement
+        (inside the capacity, aligned, no two live blocks overlapping), and write it into
+        the IR: one arena per level, every buffer a view at its offset."""
+        from tiler_tools.executor.interpreter import main_function
+
+        self._worstCaseBufferSize = {}
+        for level, mblocks in memoryMap.levels.items():
+            blocks = [b.block for b in mblocks]
+            capacity = memoryMap.capacities[level]
+            try:
+                if self.memoryAllocStrategy == "MiniMalloc":
+                    offsets = self.minimalloc(blocks, capacity, level)
+                else:
+                    offsets = place(blocks, capacity, self.memoryAllocStrategy, self.seed, self.allocationTimeLimit)
+                check_placement(blocks, offsets, capacity)
+            except AllocationError as e:
+                need = lower_bound(blocks)
+                raise MemoryAllocationError(
+                    f"{level}: cannot place its {len(blocks)} buffers in {capacity} bytes with "
+                    f"{self.memoryAllocStrategy} ({need} bytes are live at once at the peak): {e}"
+                ) from None
+            for b, o in zip(mblocks, offsets):
+                b.offset = o
+            self._worstCaseBufferSize[level] = peak(blocks, offsets)
+        order = [name for name in self.memoryHierarchy.memoryLevels]
+        write_placement(main_function(module), memoryMap, self._worstCaseBufferSize, order)
+
+    def plotMemoryAlloc(self, memoryMap: MemoryMap, path: str | None = None) -> str:
+        """The memory map as one self-contained interactive HTML page (returned, and
+        written to `path` or `<workDir>/<testName>_memory_map.html` when given)."""
+        import os
+
+        from tiler_tools.files import write_atomically
+
+        page = write_memory_map_html(memoryMap, self._worstCaseBufferSize, list(self.memoryHierarchy.memoryLevels))
+        if path is None and self.workDir:
+            path = os.path.join(self.workDir, f"{self.testName or 'network'}_memory_map.html")
+        if path is not None:
+            write_atomically(path, page)
+        return page
+
+    def allocate(self, module: ModuleOp) -> MemoryMap:
+        """The allocation flow: memory map, its checks, placement, checks, IR, (plot)."""
+        memory_map = self.computeMemoryMap(module)
+        self.testMemoryMapCorrectness(memory_map)
+        self.annotateMemoryLevel(module, memory_map)
+        if self.visualizeMemoryAlloc:
+            self.plotMemoryAlloc(memory_map)
+        return memory_map

@@ -371,3 +371,11 @@ def verify_memory_level(type_: Attribute, op: Operation, what: str) -> None:
             f"{what} lives in memory level \"{space.level_name}\", which is not in the "
             f"module's hierarchy (levels: {', '.join(hierarchy.memoryLevels)})"
         )
+
+
+ARENA_ATTR = "tiler.arena"
+"""On the `memref.alloc` of a level's arena (after allocation); its value names the level."""
+
+OFFSET_ATTR = "tiler.offset"
+"""A byte offset in its level's arena, for what the runtime places before the call: on
+`memref.global` constants and in graph inputs' argument attributes."""

@@ -19,6 +19,12 @@ def _set_memory_hierarchy():
     return SetMemoryHierarchyPass
 
 
+def _allocate():
+    from tiler_passes.allocate import AllocatePass
+
+    return AllocatePass
+
+
 def _tile():
     from tiler_passes.tile import TilePass
 
@@ -27,5 +33,5 @@ def _tile():
 
 TILER_UNIVERSE = Universe(
     all_dialects={"tiler": _dialect},
-    all_passes={"set-memory-hierarchy": _set_memory_hierarchy, "tile": _tile},
+    all_passes={"set-memory-hierarchy": _set_memory_hierarchy, "tile": _tile, "allocate": _allocate},
 )

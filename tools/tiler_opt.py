@@ -97,6 +97,15 @@ class TilerOptMain(xDSLOptMain):
         t.add_argument("--alignment", type=int, default=4, metavar="BYTES", help="buffer alignment (default 4)")
         t.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
         t.add_argument("--tile-report", metavar="FILE.json", help="write the per-op tiling report")
+        m = arg_parser.add_argument_group("allocation", "Run the allocate pass after tiling.")
+        m.add_argument("--allocate", action="store_true", help="place every buffer in its level's arena (the 'allocate' pass)")
+        m.add_argument(
+            "--mem-alloc-strategy", choices=["MiniMalloc", "TetrisRandom", "TetrisCo-Opt"], default="MiniMalloc",
+            help="MiniMalloc (native, default), TetrisRandom (the reference's), TetrisCo-Opt (CP-SAT)",
+        )
+        m.add_argument("--alloc-timeout", type=float, default=60.0, metavar="SECONDS", help="search time per level (default 60)")
+        m.add_argument("--memory-map", metavar="FILE.json", help="write the memory map")
+        m.add_argument("--plot-mem-alloc", metavar="FILE.html", help="write the interactive memory-map view")
         arg_parser.add_argument(
             "--input-shape",
             type=_input_shape,
@@ -168,6 +177,16 @@ class TilerOptMain(xDSLOptMain):
                 TilePass(
                     search_strategy=a.search_strategy, double_buffer=a.double_buffer,
                     alignment=a.alignment, seed=a.seed, report=a.tile_report,
+                )
+            )
+        if self.args.allocate:
+            from tiler_passes.allocate import AllocatePass
+
+            a = self.args
+            passes.append(
+                AllocatePass(
+                    strategy=a.mem_alloc_strategy, alignment=a.alignment, seed=a.seed,
+                    timeout=a.alloc_timeout, memory_map=a.memory_map, plot=a.plot_mem_alloc,
                 )
             )
         self.pipeline = PassPipeline(tuple(passes), self.pipeline.callback)

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from xdsl.dialects import func
+from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     DictionaryAttr,
+    IntegerAttr,
     MemRefType,
     ModuleOp,
     StringAttr,
@@ -33,12 +34,13 @@ from xdsl.interpreter import (
 from xdsl.interpreters.func import FuncFunctions
 from xdsl.interpreters.scf import ScfFunctions
 
+from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR
 from tiler_dialect.ops import ALL_OPS, NAME_ATTR, TilerOp, element_dtype
 from tiler_dialect.ops.dma import DmaStartOp, DmaWaitOp
 from tiler_tools.executor.compute import run_compute
 from tiler_tools.executor.dma import DmaEngine
 from tiler_tools.executor.errors import ExecutionError
-from tiler_tools.executor.memory import IndexArithFunctions, MemrefFunctions
+from tiler_tools.executor.memory import IndexArithFunctions, MemrefFunctions, arena_view, new_arena
 
 
 def _tiler_functions() -> type[InterpreterFunctions]:
@@ -135,6 +137,28 @@ def _bind_input(name: str, t: TensorType | MemRefType, value: np.ndarray) -> np.
     return np.array(value, order="C", copy=True) if isinstance(t, MemRefType) else np.require(value, requirements="C")
 
 
+def _arenas(module: ModuleOp) -> dict[str, np.ndarray]:
+    """One byte array per level the allocation gave an arena (`memref.alloc {tiler.arena}`)."""
+    arenas = {}
+    for op in main_function(module).body.block.ops:
+        level = op.attributes.get(ARENA_ATTR)
+        if isinstance(op, memref.AllocOp) and isinstance(level, StringAttr):
+            t = op.memref.type
+            assert isinstance(t, MemRefType)
+            arenas[level.data] = new_arena(t.get_shape()[0])
+    return arenas
+
+
+def _arg_offsets(module: ModuleOp) -> list[int | None]:
+    main = main_function(module)
+    out: list[int | None] = []
+    for i in range(len(main.function_type.inputs.data)):
+        entry = main.arg_attrs.data[i] if main.arg_attrs is not None and i < len(main.arg_attrs.data) else None
+        offset = entry.data.get(OFFSET_ATTR) if isinstance(entry, DictionaryAttr) else None
+        out.append(offset.value.data if isinstance(offset, IntegerAttr) else None)
+    return out
+
+
 def execute(
     module: ModuleOp, inputs: Mapping[str, np.ndarray], counters: dict[str, int] | None = None
 ) -> dict[str, np.ndarray]:
@@ -150,12 +174,20 @@ def execute(
             f"missing input(s) {', '.join(missing)}; the graph takes {', '.join(n for n, _ in arg_sig)}"
         )
     args = [_bind_input(n, t, inputs[n]) for n, t in arg_sig]
+    arenas = _arenas(module)
+    if arenas:  # an allocated module: inputs go where the allocation placed them
+        offsets = _arg_offsets(module)
+        for i, ((name, t), offset) in enumerate(zip(arg_sig, offsets)):
+            if offset is not None:
+                view = arena_view(arenas, t, offset, f"input '{name}'")
+                view[...] = args[i]
+                args[i] = view
     dma = DmaEngine()
     interpreter = Interpreter(module)
     interpreter.register_implementations(ReturnChecksDma(dma))
     interpreter.register_implementations(ScfFunctions())
     interpreter.register_implementations(IndexArithFunctions())
-    interpreter.register_implementations(MemrefFunctions(module))
+    interpreter.register_implementations(MemrefFunctions(module, arenas))
     interpreter.register_implementations(DmaFunctions(dma))
     interpreter.register_implementations(TilerFunctions(dma))
     try:

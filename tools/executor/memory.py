@@ -18,11 +18,13 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     MemRefType,
     ModuleOp,
+    StringAttr,
     TensorType,
 )
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.interpreters.arith import ArithFunctions
 
+from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR
 from tiler_dialect.ops import element_dtype
 from tiler_tools.executor.errors import ExecutionError
 
@@ -34,6 +36,35 @@ def fresh(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     if dtype == np.bool_:
         return np.zeros(shape, dtype=dtype)
     return np.full(shape, np.iinfo(dtype).min, dtype=dtype)
+
+
+def new_arena(size: int) -> np.ndarray:
+    """A level's memory: all bytes 0xFF, which reads as NaN in every float type (and -1 in
+    signed integers), so reading what was never written shows."""
+    return np.full(size, 0xFF, dtype=np.uint8)
+
+
+def typed_view(arena: np.ndarray, t: MemRefType, offset: int, what: str) -> np.ndarray:
+    dtype = element_dtype(t.element_type)
+    shape = tuple(t.get_shape())
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if offset < 0 or offset + size > arena.size:
+        raise ExecutionError(f"{what}: bytes [{offset}, {offset + size}) lie outside its arena of {arena.size} bytes")
+    return arena[offset : offset + size].view(dtype).reshape(shape)
+
+
+def arena_view(arenas: dict[str, np.ndarray], t: Any, offset: int, what: str) -> np.ndarray:
+    from tiler_dialect.attributes import memory_level_of
+
+    level = memory_level_of(t)
+    if level not in arenas:
+        raise ExecutionError(f"{what} is placed at offset {offset} of level {level}, which has no arena")
+    return typed_view(arenas[level], t, offset, what)
+
+
+def describe_view(op: memref.ViewOp) -> str:
+    name = op.attributes.get("tiler.name")
+    return f"memref.view '{name.data}'" if isinstance(name, StringAttr) else "memref.view"
 
 
 def dense_array(value: DenseIntOrFPElementsAttr) -> np.ndarray:
@@ -77,11 +108,19 @@ class IndexArithFunctions(ArithFunctions):
 
 @register_impls
 class MemrefFunctions(InterpreterFunctions):
-    def __init__(self, module: ModuleOp):
+    def __init__(self, module: ModuleOp, arenas: dict[str, np.ndarray] | None = None):
         self.globals = {
             op.sym_name.data: op for op in module.walk() if isinstance(op, memref.GlobalOp)
         }
         self.global_values: dict[str, np.ndarray] = {}
+        self.arenas = arenas or {}
+        for name, g in self.globals.items():  # constants the runtime placed in an arena
+            offset = g.attributes.get(OFFSET_ATTR)
+            if isinstance(offset, IntegerAttr) and isinstance(g.initial_value, DenseIntOrFPElementsAttr):
+                data = dense_array(g.initial_value)
+                view = arena_view(self.arenas, g.type, offset.value.data, f"@{name}")
+                view[...] = data
+                self.global_values[name] = view
 
     @impl(memref.AllocOp)
     def run_alloc(self, interpreter: Interpreter, op: memref.AllocOp, args: tuple[Any, ...]):
@@ -89,7 +128,20 @@ class MemrefFunctions(InterpreterFunctions):
         assert isinstance(t, MemRefType)
         if args:
             raise ExecutionError(f"{op.name}: dynamically sized allocations are not supported")
+        level = op.attributes.get(ARENA_ATTR)
+        if isinstance(level, StringAttr) and level.data in self.arenas:
+            return (self.arenas[level.data],)
         return (fresh(tuple(t.get_shape()), element_dtype(t.element_type)),)
+
+    @impl(memref.ViewOp)
+    def run_view(self, interpreter: Interpreter, op: memref.ViewOp, args: tuple[Any, ...]):
+        """A typed buffer at a byte offset of an arena: it aliases whatever else lives there."""
+        source, shift = args[0], args[1]
+        t = op.result.type
+        assert isinstance(t, MemRefType)
+        if args[2:]:
+            raise ExecutionError("memref.view with dynamic sizes is not supported")
+        return (typed_view(source, t, shift, describe_view(op)),)
 
     @impl(memref.DeallocOp)
     def run_dealloc(self, interpreter: Interpreter, op: memref.DeallocOp, args: tuple[Any, ...]):

@@ -1,0 +1,197 @@
+"""The memory map of tiled IR: per level, every buffer as a block with a lifetime and a size.
+
+Schedule steps are the runs of work in @main: the top-level ops between which buffers
+are allocated or freed (a layer's loop nest, or an op computed in place, is one step).
+A buffer allocated before step s and freed after step t lives on [s, t + 1), the
+half-open convention of MiniMalloc's CSV files; one never freed (a graph output) lives to
+the last step. Graph inputs live from the first step to their last use (or to the end
+when returned); constants (`memref.global`) live throughout. Views (`tiler.reshape`,
+subviews) are not blocks: their uses count as uses of the buffer they view. Sizes are the
+allocation's bytes (the slot dim of a multi-buffered tile buffer included), aligned up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from xdsl.dialects import arith, func, memref
+from xdsl.dialects.builtin import DictionaryAttr, MemRefType, ModuleOp, StringAttr
+from xdsl.ir import BlockArgument, Operation, SSAValue
+
+from tiler_dialect.attributes import ARENA_ATTR, hierarchy_of, memory_level_of
+from tiler_dialect.ops import NAME_ATTR, TilerOp, element_dtype
+from tiler_passes.allocation.blocks import AllocationError, Block
+
+
+
+@dataclass
+class MapBlock:
+    block: Block
+    level: str
+    kind: str
+    """"input", "constant", "activation" (a home-level allocation) or "buffer"."""
+    value: SSAValue
+    """The buffer: an alloc's result, a graph input, a get_global's result."""
+    source: Operation | int
+    """The op that defines it in the IR (alloc, global) or the argument index."""
+    offset: int | None = None
+
+
+@dataclass
+class MemoryMap:
+    steps: int
+    capacities: dict[str, int]
+    levels: dict[str, list[MapBlock]] = field(default_factory=dict)
+    uses: list[set[SSAValue]] = field(default_factory=list)
+    """Per step, the buffers its ops read or write."""
+    returned: set[SSAValue] = field(default_factory=set)
+
+    def blocks(self, level: str) -> list[Block]:
+        return [b.block for b in self.levels.get(level, [])]
+
+    def all(self) -> Iterator[MapBlock]:
+        for blocks in self.levels.values():
+            yield from blocks
+
+
+def nbytes(t: MemRefType) -> int:
+    count = 1
+    for s in t.get_shape():
+        count *= s
+    return count * element_dtype(t.element_type).itemsize
+
+
+def align_up(value: int, alignment: int) -> int:
+    return -(-value // alignment) * alignment
+
+
+_BOOKKEEPING = (memref.AllocOp, memref.DeallocOp, memref.GetGlobalOp, memref.ViewOp, func.ReturnOp, arith.ConstantOp)
+
+
+def _is_work(op: Operation) -> bool:
+    return not isinstance(op, _BOOKKEEPING) and not (isinstance(op, TilerOp) and op.IS_VIEW)
+
+
+def root_of(value: SSAValue) -> SSAValue:
+    """The buffer a view (subview, reshape) of any depth looks into."""
+    while True:
+        owner = value.owner
+        if isinstance(owner, memref.SubviewOp):
+            value = owner.source
+        elif isinstance(owner, TilerOp) and owner.IS_VIEW and isinstance(owner.inputs[0].type, MemRefType):
+            value = owner.inputs[0]
+        else:
+            return value
+
+
+def _arg_name(main: func.FuncOp, i: int) -> str:
+    attrs = main.arg_attrs
+    entry = attrs.data[i] if attrs is not None and i < len(attrs.data) else None
+    name = entry.data.get(NAME_ATTR) if isinstance(entry, DictionaryAttr) else None
+    return name.data if isinstance(name, StringAttr) else f"arg{i}"
+
+
+def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) -> MemoryMap:
+    hierarchy = hierarchy_of(module)
+    capacities = {name: level.size for name, level in hierarchy.memoryLevels.items()}
+    block = main.body.block
+
+    # steps: the runs of work ops
+    step_of: dict[Operation, int] = {}
+    runs, in_run = 0, False
+    for op in block.ops:
+        if _is_work(op):
+            if not in_run:
+                runs, in_run = runs + 1, True
+            step_of[op] = runs - 1
+        else:
+            in_run = False
+            step_of[op] = runs  # the step that follows it
+    steps = max(runs, 1)
+
+    uses: list[set[SSAValue]] = [set() for _ in range(steps)]
+    for op in block.ops:
+        if _is_work(op):
+            for inner in op.walk():
+                for operand in inner.operands:
+                    if isinstance(operand.type, MemRefType):
+                        uses[step_of[op]].add(root_of(operand))
+    returned = {root_of(v) for v in block.last_op.operands} if isinstance(block.last_op, func.ReturnOp) else set()
+
+    mmap = MemoryMap(steps, capacities, uses=uses, returned=returned)
+    taken: set[str] = set()
+
+    def add(value: SSAValue, source, kind: str, name: str, lower: int, upper: int) -> None:
+        t = value.type
+        assert isinstance(t, MemRefType)
+        level = memory_level_of(t)
+        if level is None:
+            raise AllocationError(f"{name}: its memref has no memory level (#tiler.mem<...>) to allocate in")
+        ident, k = name, 1
+        while ident in taken:
+            k += 1
+            ident = f"{name}#{k}"
+        taken.add(ident)
+        size = align_up(nbytes(t), alignment)
+        upper = max(upper, lower + 1)
+        mmap.levels.setdefault(level, []).append(
+            MapBlock(Block(ident, lower, upper, size, alignment), level, kind, value, source)
+        )
+
+    def last_use(value: SSAValue) -> int:
+        used = [s for s, u in enumerate(uses) if value in u]
+        return max(used) + 1 if used else 1
+
+    for i, arg in enumerate(block.args):
+        if isinstance(arg.type, MemRefType):
+            upper = steps if arg in returned else last_use(arg)
+            add(arg, i, "input", _arg_name(main, i), 0, upper)
+
+    globals_ = {op.sym_name.data: op for op in module.walk() if isinstance(op, memref.GlobalOp)}
+    seen_globals: dict[str, SSAValue] = {}
+    frees: dict[SSAValue, int] = {}
+    for op in block.ops:
+        if isinstance(op, memref.DeallocOp):
+            frees[root_of(op.memref)] = step_of[op]
+    for op in block.ops:
+        if isinstance(op, memref.GetGlobalOp):
+            sym = op.name_.root_reference.data
+            if sym in seen_globals:
+                raise AllocationError(f"@{sym} is read by two memref.get_global ops; expected one per constant")
+            seen_globals[sym] = op.memref
+            add(op.memref, globals_[sym], "constant", sym, 0, steps)
+        elif isinstance(op, memref.AllocOp) and ARENA_ATTR not in op.attributes:
+            if op.dynamic_sizes:
+                raise AllocationError("dynamically sized memref.alloc cannot be allocated statically")
+            name = op.attributes.get(NAME_ATTR)
+            label = name.data if isinstance(name, StringAttr) else (op.memref.name_hint or "buffer")
+            # in the home level: a layer's result; below it: a tile buffer of one op
+            kind = "activation" if memory_level_of(op.memref.type) == hierarchy.defaultName else "buffer"
+            upper = steps if op.memref in returned else frees.get(op.memref, steps)
+            add(op.memref, op, kind, label, step_of[op], upper)
+    return mmap
+
+
+def check_memory_map(mmap: MemoryMap) -> None:
+    """The reference's testMemoryMapCorrectness: graph inputs are alive at the first step,
+    outputs at the last, and every buffer an op uses is alive at that op's step."""
+    alive: dict[SSAValue, MapBlock] = {b.value: b for b in mmap.all()}
+    for b in mmap.all():
+        if b.kind == "input" and b.block.lower != 0:
+            raise AllocationError(f"input {b.block.id} is not alive at the first step")
+    for value in mmap.returned:
+        b = alive.get(value)
+        if b is not None and b.block.upper != mmap.steps:
+            raise AllocationError(f"output {b.block.id} is not alive at the last step ({mmap.steps - 1})")
+    for step, used in enumerate(mmap.uses):
+        for value in used:
+            b = alive.get(value)
+            if b is None:
+                if isinstance(value, BlockArgument) or isinstance(value.owner, memref.AllocOp | memref.GetGlobalOp):
+                    raise AllocationError(f"step {step} uses a buffer the memory map does not hold")
+                continue  # e.g. a view of an arena: placed already
+            if not b.block.lower <= step < b.block.upper:
+                raise AllocationError(
+                    f"{b.block.id} is used at step {step} but lives on [{b.block.lower}, {b.block.upper})"
+                )

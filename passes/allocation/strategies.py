@@ -1,0 +1,36 @@
+"""The three allocation strategies behind one call.
+
+- "MiniMalloc" (default): the native MiniMalloc search, at the level's capacity, then
+  narrowed to the lowest peak the time budget finds (`minimalloc.py`).
+- "TetrisRandom": the reference's random-order drop, for comparison (`tetris.py`).
+- "TetrisCo-Opt": CP-SAT placement minimising the peak (`cpsat_placement.py`); blocks
+  whose offsets the tiling model already chose with the tile sizes keep them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from tiler_passes.allocation.blocks import AllocationError, Block
+from tiler_passes.allocation.cpsat_placement import cpsat_placement
+from tiler_passes.allocation.minimalloc import minimalloc_lowest_peak
+from tiler_passes.allocation.tetris import tetris_random
+
+STRATEGIES = ("MiniMalloc", "TetrisRandom", "TetrisCo-Opt")
+
+
+def place(
+    blocks: Sequence[Block],
+    capacity: int,
+    strategy: str = "MiniMalloc",
+    seed: int = 0,
+    timeout: float = 60.0,
+    fixed: Mapping[int, int] | None = None,
+) -> list[int]:
+    if strategy == "MiniMalloc":
+        return minimalloc_lowest_peak(blocks, capacity, timeout)
+    if strategy == "TetrisRandom":
+        return tetris_random(blocks, capacity, seed)
+    if strategy == "TetrisCo-Opt":
+        return cpsat_placement(blocks, capacity, fixed, seed, time_limit=timeout)
+    raise AllocationError(f"unknown allocation strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
