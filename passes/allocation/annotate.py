@@ -48,32 +48,29 @@ def _index_constants(block: Block) -> dict[int, SSAValue]:
 def write_placement(main: func.FuncOp, mmap: MemoryMap, arenas: Mapping[str, int], level_order: list[str]) -> None:
     """`mmap`'s blocks must all have offsets; `arenas` gives each level's arena bytes."""
     block = main.body.block
-    first = block.first_op
     constants = _index_constants(block)
-
-    def insert(op: Operation) -> Operation:
-        if first is None:
-            block.add_op(op)
-        else:
-            block.insert_op_before(op, first)
-        return op
-
-    def index(value: int) -> SSAValue:
-        if value not in constants:
-            c = insert(arith.ConstantOp(IntegerAttr(value, IndexType())))
-            c.result.name_hint = f"c{value}"
-            constants[value] = c.result
-        return constants[value]
-
+    # new ops go to the top, in a stable order: the offsets' index constants, the arenas
+    top: list[Operation] = []
+    for value in sorted({b.offset for b in mmap.all() if b.kind in ("activation", "buffer")} - constants.keys()):
+        c = arith.ConstantOp(IntegerAttr(value, IndexType()))
+        c.result.name_hint = f"c{value}"
+        constants[value] = c.result
+        top.append(c)
     arena_values: dict[str, SSAValue] = {}
     for level in level_order:
         if level not in mmap.levels:
             continue
         t = MemRefType(i8, [max(arenas[level], 1)], memory_space=MemorySpaceAttr(level))
-        alloc = insert(memref.AllocOp([], [], t))
+        alloc = memref.AllocOp([], [], t)
         alloc.attributes[ARENA_ATTR] = StringAttr(level)
         alloc.results[0].name_hint = f"arena_{level}"
         arena_values[level] = alloc.results[0]
+        top.append(alloc)
+    for op in reversed(top):
+        if block.first_op is None:
+            block.add_op(op)
+        else:
+            block.insert_op_before(op, block.first_op)
 
     replaced: set[SSAValue] = set()
     arg_attrs = list(main.arg_attrs.data) if main.arg_attrs is not None else [DictionaryAttr({})] * len(block.args)
@@ -93,7 +90,7 @@ def write_placement(main: func.FuncOp, mmap: MemoryMap, arenas: Mapping[str, int
             assert isinstance(alloc, memref.AllocOp)
             t = alloc.memref.type
             assert isinstance(t, MemRefType)
-            view = memref.ViewOp(arena_values[b.level], index(b.offset), [], t)
+            view = memref.ViewOp(arena_values[b.level], constants[b.offset], [], t)
             view.attributes.update({k: v for k, v in alloc.attributes.items() if k == NAME_ATTR})
             view.result.name_hint = alloc.memref.name_hint
             block.insert_op_before(view, alloc)

@@ -146,8 +146,9 @@ class _Search:
     # -- the search ----------------------------------------------------------------
 
     def solve(self, heuristics: Sequence[str]) -> list[int]:
+        what = f"{len(self.size_l)} buffers in {self.capacity} bytes"
         if any(s > self.capacity for s in self.size_l):
-            raise Infeasible("a block is larger than the capacity")
+            raise Infeasible(f"infeasible: a buffer of {max(self.size_l)} bytes is larger than the capacity {self.capacity}")
         node_limit = max(len(self.size_l), 1)
         while True:
             node_limit *= 2
@@ -161,9 +162,9 @@ class _Search:
                 if status == _FOUND:
                     return self.solution
                 if status == _NOT_FOUND:
-                    raise Infeasible("no placement fits: the search is exhausted")
+                    raise Infeasible(f"infeasible: no placement of the {what} exists (the search was exhausted)")
                 if status == _TIMEOUT:
-                    raise OutOfTime("the time limit ran out before a placement was found")
+                    raise OutOfTime(f"out of time: no placement of the {what} found within the time limit")
 
     def _preorder(self, blocks: list[int], heuristic: str) -> list[int]:
         total = self.total

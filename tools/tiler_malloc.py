@@ -1,0 +1,69 @@
+"""tiler-malloc: the standalone static allocator, on MiniMalloc's CSV format.
+
+    tiler-malloc IN.csv --capacity N -o OUT.csv [--strategy S] [--timeout SECONDS] [--lowest-peak]
+
+IN.csv has `id,lower,upper,size` (and optionally `alignment`): buffer `id` is live on
+[lower, upper) and needs `size` bytes. OUT.csv repeats them with an `offset` column. The
+placement fits the capacity and is checked (alignment, no two live buffers overlapping)
+before it is written. `--lowest-peak` then narrows the capacity to the lowest peak found
+in the time left. Exit 0 with a summary on stderr; 1 when the instance is proved
+infeasible, the time runs out, or the input is malformed (the message says which); 2 for
+a bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tiler_passes.allocation.blocks import AllocationError, check_placement, lower_bound, peak, read_csv, write_csv
+from tiler_passes.allocation.minimalloc import minimalloc, minimalloc_lowest_peak
+from tiler_passes.allocation.strategies import STRATEGIES, place
+from tiler_tools.files import write_atomically
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tiler-malloc", description=__doc__.splitlines()[0])
+    parser.add_argument("input", metavar="IN.csv")
+    parser.add_argument("--capacity", type=int, required=True, metavar="BYTES")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.csv")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="MiniMalloc")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    parser.add_argument("--lowest-peak", action="store_true", help="then lower the peak as far as the time allows")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        if Path(args.output).resolve() == Path(args.input).resolve():
+            raise AllocationError("the output would overwrite the input; choose another -o")
+        if args.capacity < 0:
+            raise AllocationError(f"--capacity must be non-negative, got {args.capacity}")
+        try:
+            text = Path(args.input).read_text()
+        except OSError as e:
+            raise AllocationError(f"cannot read {args.input}: {e.strerror}") from None
+        blocks = read_csv(text, args.input)
+        start = time.perf_counter()
+        if args.strategy == "MiniMalloc":
+            search = minimalloc_lowest_peak if args.lowest_peak else minimalloc
+            offsets = search(blocks, args.capacity, args.timeout)
+        else:
+            offsets = place(blocks, args.capacity, args.strategy, args.seed, args.timeout)
+        seconds = time.perf_counter() - start
+        check_placement(blocks, offsets, args.capacity)
+        write_atomically(args.output, write_csv(blocks, offsets))
+    except AllocationError as e:
+        print(f"tiler-malloc: error: {e}", file=sys.stderr)
+        return 1
+    print(
+        f"tiler-malloc: placed {len(blocks)} buffers in {args.capacity} bytes with {args.strategy}: "
+        f"peak {peak(blocks, offsets)}, lower bound {lower_bound(blocks)}, {seconds:.2f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
