@@ -25,7 +25,7 @@ from tiler_dialect.attributes import ARENA_ATTR, memory_level_of
 from tiler_dialect.hierarchy import MemoryHierarchy
 from tiler_dialect.ops import TilerOp
 from tiler_passes.allocation.annotate import write_placement
-from tiler_passes.allocation.blocks import AllocationError, Block, check_placement, lower_bound, peak
+from tiler_passes.allocation.blocks import AllocationError, Block, busiest_time, check_placement, lower_bound, peak
 from tiler_passes.allocation.external import external_minimalloc
 from tiler_passes.allocation.memory_map import MemoryMap, check_memory_map, compute_memory_map
 from tiler_passes.allocation.plot import write_memory_map_html
@@ -312,6 +312,15 @@ class Tiler:
         for level, mblocks in memoryMap.levels.items():
             blocks = [b.block for b in mblocks]
             capacity = memoryMap.capacities[level]
+            need = lower_bound(blocks)
+            if need > capacity:
+                step, live = busiest_time(blocks)
+                largest = sorted(live, key=lambda i: -blocks[i].size)[:4]
+                names = ", ".join(f"{blocks[i].id} ({blocks[i].size} B)" for i in largest)
+                raise MemoryAllocationError(
+                    f"{level} ({capacity} bytes) cannot hold what is live at step {step}: {need} bytes "
+                    f"in {len(live)} buffers, the largest {names}"
+                )
             try:
                 if self.memoryAllocStrategy == "MiniMalloc":
                     offsets = self.minimalloc(blocks, capacity, level)
@@ -319,10 +328,9 @@ class Tiler:
                     offsets = place(blocks, capacity, self.memoryAllocStrategy, self.seed, self.allocationTimeLimit)
                 check_placement(blocks, offsets, capacity)
             except AllocationError as e:
-                need = lower_bound(blocks)
                 raise MemoryAllocationError(
-                    f"{level}: cannot place its {len(blocks)} buffers in {capacity} bytes with "
-                    f"{self.memoryAllocStrategy} ({need} bytes are live at once at the peak): {e}"
+                    f"{level}: {self.memoryAllocStrategy} could not place its {len(blocks)} buffers in "
+                    f"{capacity} bytes (at most {need} are live at once): {e}"
                 ) from None
             for b, o in zip(mblocks, offsets):
                 b.offset = o

@@ -193,7 +193,7 @@ def test_allocation_errors_are_diagnostics(tmp_path):
     assert code == 1 and "allocated already" in err
     # L2 too small for the activations and constants that are live together
     code, _, err = run_tool(tiler_opt.main, [model, "--l2", "1024", "--l1", "768", "--tile", "--allocate"])
-    assert code == 1 and "L2: cannot place its" in err and "bytes are live at once" in err, err
+    assert code == 1 and "L2 (1024 bytes) cannot hold what is live at step" in err, err
     assert "Traceback" not in err
 
 

@@ -53,6 +53,17 @@ def lower_bound(blocks: Sequence[Block]) -> int:
     return peak
 
 
+def busiest_time(blocks: Sequence[Block]) -> tuple[int, list[int]]:
+    """When the most bytes are live (the first such time), and the blocks live then."""
+    times = sorted({b.lower for b in blocks})
+    best_t, best_live = 0, -1
+    for t in times:
+        live = sum(b.size for b in blocks if b.lower <= t < b.upper)
+        if live > best_live:
+            best_t, best_live = t, live
+    return best_t, [i for i, b in enumerate(blocks) if b.lower <= best_t < b.upper]
+
+
 def peak(blocks: Sequence[Block], offsets: Sequence[int]) -> int:
     """The highest end address a placement uses."""
     return max((o + b.size for b, o in zip(blocks, offsets)), default=0)
