@@ -38,6 +38,9 @@ class TilePass(ModulePass):
     alignment: int = 4
     seed: int = 0
     report: str | None = None
+    mem_alloc_strategy: str = "MiniMalloc"
+    """With "TetrisCo-Opt", the tiling model also places each op's buffers (their offsets
+    are kept by the allocate pass with the same strategy)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         overrides = (self.l1, self.l2, self.l3, self.default_mem_level, self.hierarchy_file)
@@ -50,6 +53,7 @@ class TilePass(ModulePass):
         tiler.doubleBuffer = self.double_buffer
         tiler.alignment = self.alignment
         tiler.seed = self.seed
+        tiler.memoryAllocStrategy = self.mem_alloc_strategy  # type: ignore[assignment]
         solution = tiler.tile(op)
         if self.report is not None:
             write_atomically(self.report, json.dumps(solution.report(), indent=2) + "\n")

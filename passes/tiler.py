@@ -194,7 +194,10 @@ class Tiler:
         return [p for _, _, p in self._layers]
 
     def _options(self) -> SolverOptions:
-        return SolverOptions(self.searchStrategy, self.doubleBuffer, self.alignment, self.seed, self.timeLimit)
+        return SolverOptions(
+            self.searchStrategy, self.doubleBuffer, self.alignment, self.seed, self.timeLimit,
+            place_buffers=self.memoryAllocStrategy == "TetrisCo-Opt",
+        )
 
     def computeTilingSchedule(self) -> TilingSolution:
         """Solve every layer; layers with the same signature share one solve."""
@@ -325,7 +328,9 @@ class Tiler:
                 if self.memoryAllocStrategy == "MiniMalloc":
                     offsets = self.minimalloc(blocks, capacity, level)
                 else:
-                    offsets = place(blocks, capacity, self.memoryAllocStrategy, self.seed, self.allocationTimeLimit)
+                    # Co-Opt keeps the offsets the tiling model chose with the tile sizes
+                    fixed = {i: b.hint for i, b in enumerate(mblocks) if b.hint is not None}
+                    offsets = place(blocks, capacity, self.memoryAllocStrategy, self.seed, self.allocationTimeLimit, fixed)
                 check_placement(blocks, offsets, capacity)
             except AllocationError as e:
                 raise MemoryAllocationError(

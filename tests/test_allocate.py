@@ -140,9 +140,18 @@ def test_other_strategies_place_validly(strategy):
     hierarchy = MemoryHierarchy.fromSizes(l1=32 * KIB)
     untiled = import_onnx(path, hierarchy)
     feeds = random_inputs(untiled, seed=5)
-    module, tiler, mmap = tiled_and_allocated(path, hierarchy, strategy)
+    module, tiler, mmap = tiled_and_allocated(path, hierarchy, strategy, memoryAllocStrategy=strategy)
     check_map(tiler, mmap)
     assert_same(execute(module, feeds), execute(untiled, feeds))
+    hinted = [b for b in mmap.all() if b.hint is not None]
+    if strategy == "TetrisCo-Opt":
+        # the tiling model placed every tile buffer together with the tile sizes, and the
+        # allocation kept those places
+        assert hinted and all(b.kind == "buffer" for b in hinted)
+        assert {b.block.id for b in hinted} == {b.block.id for b in mmap.all() if b.kind == "buffer"}
+        assert all(b.offset == b.hint for b in hinted)
+    else:
+        assert not hinted
 
 
 def test_minimalloc_reaches_the_lower_bound_on_kws():

@@ -177,6 +177,7 @@ class TilerOptMain(xDSLOptMain):
                 TilePass(
                     search_strategy=a.search_strategy, double_buffer=a.double_buffer,
                     alignment=a.alignment, seed=a.seed, report=a.tile_report,
+                    mem_alloc_strategy=a.mem_alloc_strategy,
                 )
             )
         if self.args.allocate:

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from xdsl.dialects import arith, func, memref
-from xdsl.dialects.builtin import DictionaryAttr, MemRefType, ModuleOp, StringAttr
+from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, MemRefType, ModuleOp, StringAttr
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
-from tiler_dialect.attributes import ARENA_ATTR, hierarchy_of, memory_level_of
+from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR, hierarchy_of, memory_level_of
 from tiler_dialect.ops import NAME_ATTR, TilerOp, element_dtype
 from tiler_passes.allocation.blocks import AllocationError, Block
 
@@ -36,6 +36,9 @@ class MapBlock:
     source: Operation | int
     """The op that defines it in the IR (alloc, global) or the argument index."""
     offset: int | None = None
+    hint: int | None = None
+    """An offset the tiling model already chose (TetrisCo-Opt), from the alloc's
+    `tiler.offset`."""
 
 
 @dataclass
@@ -122,7 +125,7 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
     mmap = MemoryMap(steps, capacities, uses=uses, returned=returned)
     taken: set[str] = set()
 
-    def add(value: SSAValue, source, kind: str, name: str, lower: int, upper: int) -> None:
+    def add(value: SSAValue, source, kind: str, name: str, lower: int, upper: int, hint: int | None = None) -> None:
         t = value.type
         assert isinstance(t, MemRefType)
         level = memory_level_of(t)
@@ -136,7 +139,7 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
         size = align_up(nbytes(t), alignment)
         upper = max(upper, lower + 1)
         mmap.levels.setdefault(level, []).append(
-            MapBlock(Block(ident, lower, upper, size, alignment), level, kind, value, source)
+            MapBlock(Block(ident, lower, upper, size, alignment), level, kind, value, source, hint=hint)
         )
 
     def last_use(value: SSAValue) -> int:
@@ -169,7 +172,8 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
             # in the home level: a layer's result; below it: a tile buffer of one op
             kind = "activation" if memory_level_of(op.memref.type) == hierarchy.defaultName else "buffer"
             upper = steps if op.memref in returned else frees.get(op.memref, steps)
-            add(op.memref, op, kind, label, step_of[op], upper)
+            hint = op.attributes.get(OFFSET_ATTR)
+            add(op.memref, op, kind, label, step_of[op], upper, hint.value.data if isinstance(hint, IntegerAttr) else None)
     return mmap
 
 

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xdsl.dialects import memref
-from xdsl.dialects.builtin import DYNAMIC_INDEX, DenseArrayBase, StringAttr, i64
+from xdsl.dialects.builtin import DYNAMIC_INDEX, DenseArrayBase, IntegerAttr, StringAttr, i64
 from xdsl.ir import Attribute, SSAValue
 
-from tiler_dialect.attributes import MemorySpaceAttr
+from tiler_dialect.attributes import OFFSET_ATTR, MemorySpaceAttr
 from tiler_dialect.ops import NAME_ATTR, TilerOp
 from tiler_dialect.ops.base import TileBox
 from tiler_dialect.ops.dma import DmaStartOp, DmaWaitOp
@@ -100,6 +100,8 @@ class OpCodegen:
             alloc = memref.AllocOp([], [], memref_type([level.slots[k], *extent], self.elements[k], space))
             role = f"in{k}" if k < self.n_inputs else "out"
             alloc.attributes[NAME_ATTR] = StringAttr(f"{self.name}: {role} in {level.level}")
+            if level.offsets is not None:  # placed by the tiling model (TetrisCo-Opt)
+                alloc.attributes[OFFSET_ATTR] = IntegerAttr(level.offsets[k], i64)
             self.em.emit(alloc)
             alloc.memref.name_hint = _hint(f"{self.name}_{role}_{level.level}")
             out.append((alloc.memref, self.streams))

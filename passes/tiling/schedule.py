@@ -28,6 +28,9 @@ class LevelTiling:
     """The split dims (count > 1), outermost first."""
     slots: tuple[int, ...]
     """Buffers per operand at this level, inputs then the output (2: double buffered)."""
+    offsets: tuple[int, ...] | None = None
+    """Byte offsets of the operands' buffers in the level, when the tiling model placed
+    them together with the tile sizes (allocation strategy TetrisCo-Opt)."""
 
     @property
     def tiles(self) -> int:

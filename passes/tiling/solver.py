@@ -44,6 +44,9 @@ class SolverOptions:
     seed: int = 0
     time_limit: float = 10.0
     """CP-SAT's deterministic time budget per solve (reproducible, unlike wall time)."""
+    place_buffers: bool = False
+    """Also place each level's buffers (offsets, no two overlapping) in the model: the
+    TetrisCo-Opt allocation strategy decides placement together with the tile sizes."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class _Model:
         dma: list[Expr] = []
         first: Expr = 0
         self.footprint: list[Expr] = []
+        self.starts: list[list[Expr]] = []
         # double buffering is a choice per op: a second buffer for what streams, and overlap
         self.db = m.NewBoolVar("double_buffer") if self.double else 0
         for h in range(p.levels):
@@ -234,6 +238,8 @@ class _Model:
             footprint = sum(used)
             m.Add(footprint <= p.capacities[h])
             self.footprint.append(footprint)
+            if self.o.place_buffers:
+                self.starts.append(self._place_buffers(used, p.capacities[h], h))
             transfer_cycles = self._ceil_div(sum(moved), link.bandwidth, tiles_bound * biggest * len(moved), f"d{h}")
             dma.append(link.latency * sum(loads_all) + transfer_cycles)
             enclosing = self._product([enclosing, *counts], tiles_bound, f"T{h}")
@@ -258,6 +264,22 @@ class _Model:
             m.Add(cycles == serial).OnlyEnforceIf(overlap.Not())
             self.cycles = cycles
         self._objective()
+
+    def _place_buffers(self, used: list[Expr], capacity: int, h: int) -> list[Expr]:
+        """An aligned offset per operand buffer (its slots together), all within the
+        capacity and pairwise disjoint: the buffers of one op are live together."""
+        m, align = self.m, self.o.alignment
+        starts, intervals = [], []
+        for k in range(0, len(used), 2):
+            size = self._var(0, capacity, f"os{h}_{k // 2}")
+            m.Add(size == used[k] + used[k + 1])  # the buffer, and its second slot if double buffered
+            q = self._var(0, capacity // align, f"o{h}_{k // 2}")
+            start = q * align
+            end = self._var(0, capacity, f"oe{h}_{k // 2}")
+            intervals.append(m.NewIntervalVar(start, size, end, f"buffer{h}_{k // 2}"))
+            starts.append(start)
+        m.AddNoOverlap(intervals)
+        return starts
 
     def _objective(self) -> None:
         strategy, m = self.o.strategy, self.m
@@ -315,7 +337,8 @@ class _Model:
             counts = tuple(self._value(solver, n) for n in self.n[h])
             order = tuple(d for d in self.order if counts[d] > 1)
             slots = tuple(1 + self._value(solver, t) for t in self.two[h])
-            levels.append(LevelTiling(level, counts, order, slots))
+            offsets = tuple(int(solver.Value(s)) for s in self.starts[h]) if self.starts else None
+            levels.append(LevelTiling(level, counts, order, slots, offsets))
         return Solution(OpTiling(tuple(levels)), objective, self.double)
 
 
