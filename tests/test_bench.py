@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from conftest import SHARED, shared_path
 from tiling_helpers import tile
 
 from tiler_dialect import MemoryHierarchy
+from tiler_passes.allocation.blocks import lower_bound
+from tiler_passes.tiler import Tiler
 from tiler_tools import bench
 from tiler_tools.onnx_frontend import import_onnx
 
@@ -15,11 +18,13 @@ from tiler_tools.onnx_frontend import import_onnx
 def test_bench_rows_match_the_tile_report(tmp_path, capsys):
     shared_path("models", bench.MODELS["kws_dscnn"])
     out = tmp_path / "rows.json"
-    assert bench.main(["--shared", str(SHARED), "--models", "kws_dscnn", "--json", str(out)]) == 0
+    assert bench.main(["--shared", str(SHARED), "--models", "kws_dscnn", "--no-malloc-suite", "--json", str(out)]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("# tiler-bench, ") and "cores" in printed[0]
-    assert printed[1] == bench.HEADER and len(printed) == 3 + len(bench.CONFIGS)
-    rows = json.loads(out.read_text())
+    assert printed[1] == bench.HEADER
+    assert printed[3 + len(bench.CONFIGS):][:2] == ["", bench.ARENA_HEADER]
+    figures = json.loads(out.read_text())
+    rows = figures["tiling"]
     assert [r["config"] for r in rows] == [c.label for c in bench.CONFIGS]
     for row, config, line in zip(rows, bench.CONFIGS, printed[3:]):
         module = import_onnx(shared_path("models", bench.MODELS["kws_dscnn"]), MemoryHierarchy.fromSizes(l1=config.l1, l2=config.l2))
@@ -29,6 +34,40 @@ def test_bench_rows_match_the_tile_report(tmp_path, capsys):
         )
         assert row["ratio"] == round(total["dma_bytes"] / total["lower_bound_bytes"], 4) and row["ratio"] >= 1
         assert f"| {row['dma_bytes']:,} | {row['lower_bound_bytes']:,} | {row['ratio']:.2f}x |" in line
+        # the arenas of the same tiled model, allocated by the allocate pass (MiniMalloc)
+        tiler = Tiler(MemoryHierarchy.fromSizes(l1=config.l1, l2=config.l2))
+        tiler.tile(module := import_onnx(shared_path("models", bench.MODELS["kws_dscnn"]), tiler.memoryHierarchy))
+        memory_map = tiler.allocate(module)
+        arenas = [a for a in figures["arenas"] if a["config"] == config.label]
+        assert [a["level"] for a in arenas] == ["L2", "L1"]
+        for arena in arenas:
+            blocks = memory_map.blocks(arena["level"])
+            assert arena["lower_bound_bytes"] == lower_bound(blocks) <= arena["arena_bytes"]
+            assert arena["arena_bytes"] == tiler.worstCaseBufferSize[arena["level"]] <= arena["capacity"]
+            assert arena["blocks"] == len(blocks)
+            assert arena["tetris_bytes"] >= arena["lower_bound_bytes"]
+            ratio = arena["arena_bytes"] / arena["lower_bound_bytes"]
+            assert f"| {arena['lower_bound_bytes']:,} | {arena['arena_bytes']:,} | {ratio:.3f}x |" in "\n".join(printed)
+
+
+def test_malloc_suite_rows(tmp_path, capsys):
+    """The suite runs every strategy on each `X.CAPACITY.csv`; placements are checked, and
+    an instance MiniMalloc proves infeasible is reported unsolved with the reason."""
+    shutil.copy(shared_path("minimalloc", "G.1048576.csv"), tmp_path / "G.1048576.csv")
+    # two 6-byte buffers live together cannot share 10 bytes
+    (tmp_path / "A.10.csv").write_text("id,lower,upper,size\n0,0,2,6\n1,1,3,6\n")
+    rows = bench.run_suite(tmp_path, minimalloc_timeout=60, cpsat_seconds=5)
+    assert [(r.instance, r.strategy) for r in rows] == [
+        (i, s) for i in "AG" for s in ("MiniMalloc", "TetrisRandom", "TetrisCo-Opt")
+    ]
+    tiny = {r.strategy: r for r in rows if r.instance == "A"}
+    assert not tiny["MiniMalloc"].solved and "infeasible" in tiny["MiniMalloc"].note.lower()
+    assert tiny["TetrisRandom"].peak_bytes == 12 and not tiny["TetrisRandom"].solved
+    g = {r.strategy: r for r in rows if r.instance == "G"}
+    assert g["MiniMalloc"].solved and g["MiniMalloc"].peak_bytes <= 1048576
+    assert g["MiniMalloc"].lower_bound_bytes == 1048576 and g["MiniMalloc"].blocks > 100
+    printed = capsys.readouterr().out
+    assert all(bench.suite_row(r) in printed for r in rows)
 
 
 def test_bench_without_shared_folder_is_a_clear_error(tmp_path, capsys):

@@ -1,13 +1,18 @@
 """`tiler-bench`: the figures that define "good" (BRIEF section 7) for the shared models.
 
-For every model and L1 budget it runs the `tiler-opt --tile` pipeline in-process (import,
-solve, rewrite, verify, print) and prints one row: compile time, ops, tiles, DMA bytes and
-their ratio to the compulsory traffic, and estimated cycles under the cost model
-(docs/cost_model.md). Timing lives here, never in tests.
+For every model and L1 budget it runs the `tiler-opt --tile --allocate` pipeline
+in-process (import, solve, rewrite, allocate, verify, print) and prints one row: compile
+time, ops, tiles, DMA bytes and their ratio to the compulsory traffic, and estimated cycles
+under the cost model (docs/cost_model.md). A second table gives, per level, the arena
+bytes MiniMalloc needs (and TetrisRandom, the reference's allocator, on the same blocks)
+against the lower bound (the most bytes live at once). A third runs the allocation
+strategies on MiniMalloc's challenging suite A-K at capacity 1048576. Timing lives here,
+never in tests.
 
     tiler-bench                         # KWS, ResNet-8, CCT at L1 = 8/32/64 KiB, L2 = 1 MiB home
     tiler-bench --kernels               # also the Deeploy single-op kernels
     tiler-bench --search-strategy max   # the reference's objective, for comparison
+    tiler-bench --no-malloc-suite       # skip the A-K allocation suite
 """
 
 from __future__ import annotations
@@ -69,6 +74,40 @@ class Row:
         return self.dma_bytes / self.lower_bound_bytes if self.lower_bound_bytes else 1.0
 
 
+@dataclass
+class ArenaRow:
+    """One memory level of one allocated model."""
+
+    model: str
+    config: str
+    buffering: str
+    level: str
+    capacity: int
+    blocks: int
+    lower_bound_bytes: int
+    arena_bytes: int
+    """MiniMalloc's arena (what the allocate pass wrote into the IR)."""
+    tetris_bytes: int
+    """TetrisRandom's peak on the same blocks, for comparison."""
+    allocate_seconds: float
+    """The whole allocate pass: memory map, checks, placement of every level, IR rewrite."""
+
+
+@dataclass
+class SuiteRow:
+    """One strategy on one MiniMalloc instance."""
+
+    instance: str
+    strategy: str
+    blocks: int
+    capacity: int
+    lower_bound_bytes: int
+    solved: bool
+    peak_bytes: int | None
+    seconds: float
+    note: str
+
+
 def shared_dir(explicit: str | None) -> Path:
     if explicit:
         return Path(explicit)
@@ -77,8 +116,10 @@ def shared_dir(explicit: str | None) -> Path:
     return Path.cwd().parent / "shared"
 
 
-def measure(name: str, path: Path, config: Config, double: bool, strategy: str) -> Row:
+def measure(name: str, path: Path, config: Config, double: bool, strategy: str) -> tuple[Row, list[ArenaRow]]:
     from tiler_dialect import MemoryHierarchy
+    from tiler_passes.allocation.blocks import AllocationError, lower_bound, peak
+    from tiler_passes.allocation.tetris import tetris_random
     from tiler_passes.tiler import Tiler
     from tiler_tools.onnx_frontend import import_onnx
 
@@ -91,14 +132,33 @@ def measure(name: str, path: Path, config: Config, double: bool, strategy: str) 
     tiler.searchStrategy = strategy
     solution = tiler.tile(module)
     tiled = time.perf_counter()
+    memory_map = tiler.allocate(module)
+    allocated = time.perf_counter()
     module.verify()
     Printer(stream=io.StringIO()).print_op(module)
     done = time.perf_counter()
     total = solution.report()["total"]
-    return Row(
+    buffering = "double" if double else "single"
+    arenas = []
+    for level in hierarchy.memoryLevels:
+        if level not in memory_map.levels:
+            continue
+        blocks = memory_map.blocks(level)
+        capacity = memory_map.capacities[level]
+        try:
+            tetris = peak(blocks, tetris_random(blocks, capacity))
+        except AllocationError:
+            tetris = -1  # more than the capacity
+        arenas.append(
+            ArenaRow(
+                name, config.label, buffering, level, capacity, len(blocks), lower_bound(blocks),
+                tiler.worstCaseBufferSize[level], tetris, allocated - tiled,
+            )
+        )
+    row = Row(
         model=name,
         config=config.label,
-        buffering="double" if double else "single",
+        buffering=buffering,
         strategy=strategy,
         ops=len(solution.layers),
         tiles=sum(layer.tiling.tiles for layer in solution.layers),
@@ -109,6 +169,48 @@ def measure(name: str, path: Path, config: Config, double: bool, strategy: str) 
         import_seconds=imported - start,
         tile_seconds=tiled - imported,
     )
+    return row, arenas
+
+
+def run_suite(
+    directory: Path, minimalloc_timeout: float, cpsat_seconds: float
+) -> list[SuiteRow]:
+    """Every strategy on every challenging instance at its file's capacity. MiniMalloc
+    decides feasibility (as in the paper's table); the Tetris strategies minimise the
+    peak, solved when it fits."""
+    from tiler_passes.allocation.blocks import AllocationError, check_placement, lower_bound, peak, read_csv
+    from tiler_passes.allocation.cpsat_placement import cpsat_placement
+    from tiler_passes.allocation.minimalloc import minimalloc
+    from tiler_passes.allocation.tetris import tetris_random
+
+    rows = []
+    for path in sorted(directory.glob("[A-K].*.csv")):
+        blocks = read_csv(path.read_text(), str(path))
+        capacity = int(path.name.split(".")[1])
+        runs = {
+            "MiniMalloc": lambda: minimalloc(blocks, capacity, minimalloc_timeout),
+            # the peak of the best random order, whatever the capacity
+            "TetrisRandom": lambda: tetris_random(blocks, 1 << 62),
+            "TetrisCo-Opt": lambda: cpsat_placement(blocks, 1 << 40, time_limit=1e9, wall_limit=cpsat_seconds),
+        }
+        for strategy, run in runs.items():
+            start = time.perf_counter()
+            try:
+                offsets = run()
+                seconds = time.perf_counter() - start
+                top = peak(blocks, offsets)
+                check_placement(blocks, offsets, max(top, capacity))
+                solved = top <= capacity
+                note = "" if solved else f"peak {top / capacity:.3f}x the capacity"
+            except AllocationError as e:
+                seconds = time.perf_counter() - start
+                top, solved, note = None, False, str(e).removeprefix(f"{strategy}: ")
+            rows.append(
+                SuiteRow(path.name.split(".")[0], strategy, len(blocks), capacity, lower_bound(blocks),
+                         solved, top, seconds, note)
+            )
+            print(suite_row(rows[-1]), flush=True)
+    return rows
 
 
 HEADER = (
@@ -123,6 +225,39 @@ def markdown_row(r: Row) -> str:
         f"| {r.dma_bytes:,} | {r.lower_bound_bytes:,} | {r.ratio:.2f}x | {r.est_cycles:,} "
         f"| {r.compile_seconds:.2f} ({r.import_seconds:.2f} + {r.tile_seconds:.2f}) |"
     )
+
+
+ARENA_HEADER = (
+    "| model | memory | buffers | level | capacity | blocks | lower bound | MiniMalloc arena | ratio "
+    "| TetrisRandom | ratio | allocate s |"
+)
+
+
+def arena_row(r: ArenaRow) -> str:
+    tetris = "over capacity" if r.tetris_bytes < 0 else f"{r.tetris_bytes:,} | {r.tetris_bytes / r.lower_bound_bytes:.2f}x"
+    if r.tetris_bytes < 0:
+        tetris += " | -"
+    return (
+        f"| {r.model} | {r.config} | {r.buffering} | {r.level} | {r.capacity:,} | {r.blocks} "
+        f"| {r.lower_bound_bytes:,} | {r.arena_bytes:,} | {r.arena_bytes / r.lower_bound_bytes:.3f}x "
+        f"| {tetris} | {r.allocate_seconds:.2f} |"
+    )
+
+
+SUITE_HEADER = "| instance | strategy | blocks | lower bound | solved at 1048576 | peak | seconds | note |"
+
+
+def suite_row(r: SuiteRow) -> str:
+    top = "-" if r.peak_bytes is None else f"{r.peak_bytes:,}"
+    return (
+        f"| {r.instance} | {r.strategy} | {r.blocks} | {r.lower_bound_bytes:,} | {'yes' if r.solved else 'no'} "
+        f"| {top} | {r.seconds:.2f} | {r.note} |"
+    )
+
+
+def print_header(header: str) -> None:
+    print(header)
+    print("|" + "---|" * header.count(" | ") + "---|")
 
 
 def machine() -> str:
@@ -146,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-l3", action="store_true", help="skip the L3-home configuration")
     parser.add_argument("--single-buffer", action="store_true", help="also measure single buffering")
     parser.add_argument("--search-strategy", default="cycles", choices=["cycles", "max", "min", "random-max"])
+    parser.add_argument("--no-malloc-suite", action="store_true", help="skip the MiniMalloc A-K suite")
+    parser.add_argument("--minimalloc-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="MiniMalloc's time per suite instance (default 60)")
+    parser.add_argument("--cpsat-seconds", type=float, default=20.0, metavar="SECONDS",
+                        help="wall-clock cap of the CP-SAT placement per suite instance (default 20)")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args(argv)
 
@@ -159,9 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             models[path.parent.name] = path
 
     print(f"# tiler-bench, {date.today().isoformat()}, {machine()}")
-    print(HEADER)
-    print("|" + "---|" * HEADER.count(" | ") + "---|")
-    rows = []
+    print_header(HEADER)
+    rows, arenas = [], []
     bufferings = [True, False] if args.single_buffer else [True]
     for name, path in models.items():
         configs = list(CONFIGS)
@@ -169,12 +308,31 @@ def main(argv: list[str] | None = None) -> int:
             configs.append(L3_CONFIG)
         for config in configs:
             for double in bufferings:
-                row = measure(name, path, config, double, args.search_strategy)
+                row, levels = measure(name, path, config, double, args.search_strategy)
                 rows.append(row)
+                arenas.extend(levels)
                 print(markdown_row(row), flush=True)
+    print()
+    print_header(ARENA_HEADER)
+    for arena in arenas:
+        print(arena_row(arena))
+    suite: list[SuiteRow] = []
+    suite_dir = shared_dir(args.shared) / "minimalloc"
+    if not args.no_malloc_suite:
+        print()
+        print_header(SUITE_HEADER)
+        suite = run_suite(suite_dir, args.minimalloc_timeout, args.cpsat_seconds)
+        for strategy in ("MiniMalloc", "TetrisRandom", "TetrisCo-Opt"):
+            mine = [r for r in suite if r.strategy == strategy]
+            print(f"{strategy}: {sum(r.solved for r in mine)} of {len(mine)} solved, "
+                  f"{sum(r.seconds for r in mine):.1f} s in all")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump([asdict(r) | {"ratio": round(r.ratio, 4)} for r in rows], f, indent=1)
+            json.dump({
+                "tiling": [asdict(r) | {"ratio": round(r.ratio, 4)} for r in rows],
+                "arenas": [asdict(a) for a in arenas],
+                "malloc_suite": [asdict(r) for r in suite],
+            }, f, indent=1)
     return 0
 
 

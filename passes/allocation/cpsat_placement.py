@@ -45,7 +45,10 @@ def cpsat_placement(
     fixed: Mapping[int, int] | None = None,
     seed: int = 0,
     time_limit: float = 10.0,
+    wall_limit: float | None = None,
 ) -> list[int]:
+    """`time_limit` is CP-SAT's deterministic time (reproducible placements);
+    `wall_limit`, when given, also caps the wall-clock seconds (benchmarks)."""
     fixed = dict(fixed or {})
     if not blocks:
         return []
@@ -75,6 +78,8 @@ def cpsat_placement(
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
     solver.parameters.max_deterministic_time = time_limit
+    if wall_limit is not None:
+        solver.parameters.max_time_in_seconds = wall_limit
     status = solver.Solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if status == cp_model.INFEASIBLE:
