@@ -31,6 +31,15 @@ demo: $(STAMP)
 	@echo "== executing the tiled IR (DMA hazards checked), against onnxruntime's outputs"
 	$(BIN)/tiler-run $(BUILD)/kws_dscnn_tiled.mlir --inputs $(EXAMPLE)/inputs.npz \
 	    --outputs $(BUILD)/kws_dscnn_tiled_outputs.npz --check $(EXAMPLE)/outputs.npz
+	@echo "== allocating: every buffer at an offset in its level's arena (native MiniMalloc)"
+	$(BIN)/tiler-opt $(EXAMPLE)/kws_dscnn_float32.onnx --l1 32768 --l2 1048576 --tile --allocate \
+	    --memory-map $(BUILD)/kws_dscnn_memory_map.json --plot-mem-alloc $(BUILD)/kws_dscnn_memory_map.html \
+	    -o $(BUILD)/kws_dscnn_allocated.mlir
+	$(BIN)/python examples/print_arenas.py $(BUILD)/kws_dscnn_memory_map.json
+	@echo "== executing the allocated IR on one byte array per arena, against onnxruntime's outputs"
+	$(BIN)/tiler-run $(BUILD)/kws_dscnn_allocated.mlir --inputs $(EXAMPLE)/inputs.npz \
+	    --outputs $(BUILD)/kws_dscnn_allocated_outputs.npz --check $(EXAMPLE)/outputs.npz
+	@echo "== open $(BUILD)/kws_dscnn_memory_map.html in a browser for the memory map"
 
 test: pytest lit
 
