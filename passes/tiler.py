@@ -24,6 +24,7 @@ from xdsl.utils.exceptions import DiagnosticException
 from tiler_dialect.attributes import ARENA_ATTR, memory_level_of
 from tiler_dialect.hierarchy import MemoryHierarchy
 from tiler_dialect.ops import TilerOp
+from tiler_passes.allocation.address_check import check_addresses
 from tiler_passes.allocation.annotate import write_placement
 from tiler_passes.allocation.blocks import AllocationError, Block, busiest_time, check_placement, lower_bound, peak
 from tiler_passes.allocation.external import external_minimalloc
@@ -226,9 +227,24 @@ class Tiler:
         solution.compile_seconds = time.perf_counter() - start
         return solution
 
-    def testTilingSolutionCorrectness(self, tilingSolution: TilingSolution) -> None:
+    def testTilingSolutionCorrectness(self, tilingSolution: TilingSolution | ModuleOp) -> None:
         """Every buffer count is an integer >= 1, every buffer size is a multiple of the
-        alignment, and every level's tiles fit its capacity (raises TilingError)."""
+        alignment, and every level's tiles fit its capacity (raises TilingError).
+
+        Given the allocated module instead, the same on the real addresses, read back from
+        the IR: aligned offsets inside each level's arena, arenas within capacity, buffer
+        counts, and no two buffers sharing bytes while both are in use (raises
+        MemoryAllocationError)."""
+        if isinstance(tilingSolution, ModuleOp):
+            from tiler_tools.executor.interpreter import main_function
+
+            hierarchy = self.memoryHierarchy
+            capacities = {name: level.size for name, level in hierarchy.memoryLevels.items()}
+            try:
+                check_addresses(tilingSolution, main_function(tilingSolution), capacities, hierarchy.defaultName, self.alignment)
+            except AllocationError as e:
+                raise MemoryAllocationError(f"allocated IR: {e}") from None
+            return
         for layer in tilingSolution.layers:
             try:
                 check_tiling(layer.problem.desc, layer.tiling)
@@ -362,6 +378,7 @@ class Tiler:
         memory_map = self.computeMemoryMap(module)
         self.testMemoryMapCorrectness(memory_map)
         self.annotateMemoryLevel(module, memory_map)
+        self.testTilingSolutionCorrectness(module)  # on the addresses now in the IR
         if self.visualizeMemoryAlloc:
             self.plotMemoryAlloc(memory_map)
         return memory_map

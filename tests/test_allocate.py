@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT, SHARED, run_tool, shared_path
 from tiling_helpers import assert_same, random_inputs, tile
 from xdsl.dialects import arith, memref
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, i64
 
 from tiler_dialect import MemoryHierarchy
 from tiler_passes.allocate import memory_map_json
@@ -19,6 +20,7 @@ from tiler_passes.allocation.blocks import check_placement, lower_bound, peak
 from tiler_passes.tiler import MemoryAllocationError, Tiler
 from tiler_tools import tiler_opt
 from tiler_tools.executor import execute
+from tiler_tools.executor.errors import ExecutionError
 from tiler_tools.executor.interpreter import main_function
 from tiler_tools.onnx_frontend import import_onnx
 
@@ -128,10 +130,54 @@ def test_overlapping_live_buffers_corrupt_the_result(level):
     _move_onto_a_live_neighbour(module, mmap, level, tiler.worstCaseBufferSize[level])
     try:
         got = execute(module, feeds)
-    except Exception:
-        return  # a DMA hazard on the shared bytes is also a catch
+    except ExecutionError:
+        return  # the executor caught it (e.g. a DMA hazard on the shared bytes)
     with pytest.raises(AssertionError):
         assert_same(got, want)
+
+
+@pytest.mark.parametrize("level", ["L1", "L2"])
+def test_address_check_catches_live_buffers_sharing_bytes(level):
+    """testTilingSolutionCorrectness on the allocated module reads the addresses back from
+    the IR alone; the same corruption the executor catches fails it, naming both buffers."""
+    path = shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")
+    hierarchy = MemoryHierarchy.fromSizes(l1=8 * KIB)
+    module, tiler, mmap = tiled_and_allocated(path, hierarchy)
+    tiler.testTilingSolutionCorrectness(module)  # as allocated: fine
+    moved, onto = _move_onto_a_live_neighbour(module, mmap, level, tiler.worstCaseBufferSize[level])
+    with pytest.raises(MemoryAllocationError, match="overlap while both are in use") as caught:
+        tiler.testTilingSolutionCorrectness(module)
+    assert moved in str(caught.value) and onto in str(caught.value)
+
+
+def _set_view_offset(module, name, offset):
+    view = next(op for op in module.walk() if isinstance(op, memref.ViewOp) and op.attributes["tiler.name"].data == name)
+    const = arith.ConstantOp.from_int_and_width(offset, view.byte_shift.type)
+    view.parent_block().insert_op_before(const, view)
+    view.operands[1] = const.result
+
+
+def test_address_check_catches_misaligned_and_out_of_arena_offsets():
+    path = ROOT / "examples" / "small" / "conv_relu.onnxtxt"
+    hierarchy = MemoryHierarchy.fromSizes(l1=768)
+    module, tiler, mmap = tiled_and_allocated(path, hierarchy)
+    buffer = next(b for b in mmap.levels["L1"] if b.kind == "buffer")
+    _set_view_offset(module, buffer.block.id, buffer.offset + 2)
+    with pytest.raises(MemoryAllocationError, match=f"{buffer.block.id}: offset {buffer.offset + 2} in L1 is not 4-byte aligned"):
+        tiler.testTilingSolutionCorrectness(module)
+    arena = tiler.worstCaseBufferSize["L1"]
+    _set_view_offset(module, buffer.block.id, arena)
+    with pytest.raises(MemoryAllocationError, match=rf"bytes \[{arena}, {arena + buffer.block.size}\) lie outside the L1 arena of {arena} bytes"):
+        tiler.testTilingSolutionCorrectness(module)
+    _set_view_offset(module, buffer.block.id, buffer.offset)
+    tiler.testTilingSolutionCorrectness(module)
+    # an input's offset written by the allocation, moved off alignment
+    main = main_function(module)
+    attrs = list(main.arg_attrs.data)
+    attrs[0] = DictionaryAttr(dict(attrs[0].data) | {"tiler.offset": IntegerAttr(3, i64)})
+    main.arg_attrs = ArrayAttr(attrs)
+    with pytest.raises(MemoryAllocationError, match="input image: offset 3 in L2 is not 4-byte aligned"):
+        tiler.testTilingSolutionCorrectness(module)
 
 
 @pytest.mark.parametrize("strategy", ["TetrisRandom", "TetrisCo-Opt"])
