@@ -19,6 +19,13 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _native_minimalloc(monkeypatch):
+    """Tests use the native MiniMalloc even where a user's environment points the Tiler at
+    an external binary; tests/test_external_minimalloc.py sets the variable itself."""
+    monkeypatch.delenv("MINIMALLOC_INSTALL_DIR", raising=False)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     import sys
 
