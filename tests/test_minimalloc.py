@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tiler_passes.allocation.blocks import AllocationError, Block, check_placement, lower_bound, peak, read_csv, write_csv
-from tiler_passes.allocation.minimalloc import Infeasible, OutOfTime, minimalloc, minimalloc_lowest_peak
+from tiler_passes.allocation import minimalloc as minimalloc_module
+from tiler_passes.allocation.minimalloc import Infeasible, OutOfBudget, OutOfTime, minimalloc, minimalloc_lowest_peak
 
 SMALL = sorted((SHARED / "minimalloc" / "small").glob("*.csv"))
 
@@ -106,6 +107,21 @@ def test_out_of_time_is_reported():
     blocks = read_csv(path.read_text(), path.name)
     with pytest.raises(OutOfTime):
         minimalloc(blocks, 1048576, timeout=0.05)
+
+
+def test_node_budget_is_reported_and_narrowing_is_deterministic(monkeypatch):
+    """A node budget, not the clock, bounds each narrowing probe: with a budget too small
+    to settle the probes, two runs still give the same placement."""
+    path = shared_path("minimalloc", "J.1048576.csv")
+    blocks = read_csv(path.read_text(), path.name)
+    with pytest.raises(OutOfBudget, match="out of budget: no placement of the 409 buffers in 1048576 bytes found within 10 nodes"):
+        minimalloc(blocks, 1048576, max_nodes=10)
+    monkeypatch.setattr(minimalloc_module, "PROBE_NODES", 300)
+    first = minimalloc_lowest_peak(blocks, 1048576)
+    again = minimalloc_lowest_peak(blocks, 1048576)
+    assert first == again
+    check_placement(blocks, first, 1048576)
+    assert lower_bound(blocks) <= peak(blocks, first) <= 1048576
 
 
 def test_csv_round_trip_and_errors():

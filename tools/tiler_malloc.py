@@ -5,8 +5,9 @@
 IN.csv has `id,lower,upper,size` (and optionally `alignment`): buffer `id` is live on
 [lower, upper) and needs `size` bytes. OUT.csv repeats them with an `offset` column. The
 placement fits the capacity and is checked (alignment, no two live buffers overlapping)
-before it is written. `--lowest-peak` then narrows the capacity to the lowest peak found
-in the time left. Exit 0 with a summary on stderr; 1 when the instance is proved
+before it is written. `--lowest-peak` then narrows the capacity to the lowest peak the
+search finds (each probe within a node budget, so the answer does not depend on the
+machine; `--timeout` bounds it all). Exit 0 with a summary on stderr; 1 when the instance is proved
 infeasible, the time runs out, or the input is malformed (the message says which); 2 for
 a bad command line.
 """

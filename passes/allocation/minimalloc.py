@@ -39,7 +39,11 @@ from tiler_passes.allocation.blocks import AllocationError, Block
 
 PREORDERINGS = ("WAT", "TAW", "TWA")
 
-_FOUND, _NOT_FOUND, _ABORTED, _TIMEOUT = range(4)
+_FOUND, _NOT_FOUND, _ABORTED, _TIMEOUT, _BUDGET = range(5)
+
+PROBE_NODES = 20_000
+"""The node budget of each narrowing probe of `minimalloc_lowest_peak` (a second or two): a
+count, not a time, so the peak it reaches does not depend on the machine's speed."""
 _BIG = np.iinfo(np.int64).max // 4
 
 
@@ -49,6 +53,10 @@ class Infeasible(AllocationError):
 
 class OutOfTime(AllocationError):
     """The search ran out of time before finding a placement or proving there is none."""
+
+
+class OutOfBudget(OutOfTime):
+    """The search used its node budget before finding a placement or proving there is none."""
 
 
 @dataclass
@@ -97,9 +105,10 @@ def _sweep(lowers: Sequence[int], uppers: Sequence[int], ids: Sequence[int]) -> 
 
 
 class _Search:
-    def __init__(self, blocks: Sequence[Block], capacity: int, deadline: float):
+    def __init__(self, blocks: Sequence[Block], capacity: int, deadline: float, max_nodes: int | None = None):
         self.capacity = capacity
         self.deadline = deadline
+        self.max_nodes = max_nodes
         n = len(blocks)
         self.size = np.array([b.size for b in blocks], dtype=np.int64)
         self.size_l = [b.size for b in blocks]
@@ -165,6 +174,8 @@ class _Search:
                     raise Infeasible(f"infeasible: no placement of the {what} exists (the search was exhausted)")
                 if status == _TIMEOUT:
                     raise OutOfTime(f"out of time: no placement of the {what} found within the time limit")
+                if status == _BUDGET:
+                    raise OutOfBudget(f"out of budget: no placement of the {what} found within {self.max_nodes} nodes")
 
     def _preorder(self, blocks: list[int], heuristic: str) -> list[int]:
         total = self.total
@@ -195,6 +206,8 @@ class _Search:
             return _ABORTED
         self.nodes_remaining -= 1
         self.nodes += 1
+        if self.max_nodes is not None and self.nodes > self.max_nodes:
+            return _BUDGET
         if not self.nodes & 255 and time.monotonic() > self.deadline:
             return _TIMEOUT
         pending = pending[~self.placed[pending]]
@@ -293,11 +306,13 @@ def minimalloc(
     capacity: int,
     timeout: float = 60.0,
     heuristics: Sequence[str] = PREORDERINGS,
+    max_nodes: int | None = None,
 ) -> list[int]:
-    """Offsets for `blocks` within `capacity`; raises Infeasible or OutOfTime."""
+    """Offsets for `blocks` within `capacity`; raises Infeasible, or OutOfTime (OutOfBudget
+    when `max_nodes` search nodes did not settle it)."""
     if not blocks:
         return []
-    search = _Search(blocks, capacity, time.monotonic() + timeout)
+    search = _Search(blocks, capacity, time.monotonic() + timeout, max_nodes)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 10 * len(blocks) + 1000))
     try:
@@ -308,11 +323,12 @@ def minimalloc(
 
 
 def minimalloc_lowest_peak(blocks: Sequence[Block], capacity: int, timeout: float = 60.0) -> list[int]:
-    """A placement within `capacity` whose peak is as low as the time allows: the lowest
+    """A placement within `capacity` whose peak is as low as the search finds: the lowest
     capacity that admits a placement, by bisection between the lower bound (the most bytes
-    live at once) and the best peak found, each probe bounded by what time remains. The
-    first solve must succeed (else Infeasible / OutOfTime); later probes that run out of
-    time only stop the narrowing."""
+    live at once) and the best peak found. The first solve must succeed (else Infeasible /
+    OutOfTime). Each later probe has a node budget (PROBE_NODES), so the result is the
+    same on any machine; a probe that exhausts it counts as a miss (as if infeasible) and
+    the bisection goes on above it. `timeout` still bounds the whole call."""
     from tiler_passes.allocation.blocks import lower_bound, peak
 
     deadline = time.monotonic() + timeout
@@ -324,9 +340,9 @@ def minimalloc_lowest_peak(blocks: Sequence[Block], capacity: int, timeout: floa
         if remaining <= 0:
             break
         try:
-            best = minimalloc(blocks, probe, remaining)
+            best = minimalloc(blocks, probe, remaining, max_nodes=PROBE_NODES)
             high = peak(blocks, best)
-        except Infeasible:
+        except (Infeasible, OutOfBudget):
             low = probe + 1
         except OutOfTime:
             break
