@@ -234,9 +234,10 @@ ARENA_HEADER = (
 
 
 def arena_row(r: ArenaRow) -> str:
-    tetris = "over capacity" if r.tetris_bytes < 0 else f"{r.tetris_bytes:,} | {r.tetris_bytes / r.lower_bound_bytes:.2f}x"
     if r.tetris_bytes < 0:
-        tetris += " | -"
+        tetris = "over capacity | -"
+    else:
+        tetris = f"{r.tetris_bytes:,} | {r.tetris_bytes / r.lower_bound_bytes:.2f}x"
     return (
         f"| {r.model} | {r.config} | {r.buffering} | {r.level} | {r.capacity:,} | {r.blocks} "
         f"| {r.lower_bound_bytes:,} | {r.arena_bytes:,} | {r.arena_bytes / r.lower_bound_bytes:.3f}x "
