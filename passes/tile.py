@@ -46,8 +46,8 @@ class TilePass(ModulePass):
         overrides = (self.l1, self.l2, self.l3, self.default_mem_level, self.hierarchy_file)
         if any(v is not None for v in overrides):
             SetMemoryHierarchyPass(*overrides).apply(ctx, op)
-        if self.alignment < 1:
-            raise TilingError(f"alignment must be a positive number of bytes, got {self.alignment}")
+        if self.alignment < 1 or self.alignment & (self.alignment - 1):
+            raise TilingError(f"alignment must be a power of two number of bytes, got {self.alignment}")
         tiler = Tiler(hierarchy_of(op))
         tiler.searchStrategy = self.search_strategy  # type: ignore[assignment]
         tiler.doubleBuffer = self.double_buffer

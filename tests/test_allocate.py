@@ -180,6 +180,21 @@ def test_address_check_catches_misaligned_and_out_of_arena_offsets():
         tiler.testTilingSolutionCorrectness(module)
 
 
+def test_offsets_keep_the_element_alignment_below_the_alignment_asked_for():
+    """--alignment 1 still puts a float32 buffer at a multiple of 4 (and int8 anywhere)."""
+    path = shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")
+    hierarchy = MemoryHierarchy.fromSizes(l1=8 * KIB)
+    module = import_onnx(path, hierarchy)
+    tile(module, alignment=1)
+    tiler = Tiler(hierarchy)
+    tiler.alignment = 1
+    mmap = tiler.allocate(module)
+    blocks = list(mmap.all())
+    assert blocks and all(b.block.alignment == 4 and b.offset % 4 == 0 for b in blocks)  # all float32
+    feeds = random_inputs(module, seed=8)
+    assert_same(execute(module, feeds), execute(import_onnx(path, hierarchy), feeds))
+
+
 @pytest.mark.parametrize("strategy", ["TetrisRandom", "TetrisCo-Opt"])
 def test_other_strategies_place_validly(strategy):
     path = shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")

@@ -53,6 +53,19 @@ def test_page_is_self_contained_and_escapes_names(page):
     assert "&lt;img src=x" in html
 
 
+def test_same_input_gives_the_same_page():
+    """Deterministic output: two runs of the whole flow write byte-identical pages (plotly
+    would otherwise name the plot's div with a random id)."""
+    pages = []
+    for _ in range(2):
+        hierarchy = MemoryHierarchy.fromSizes(l1=768)
+        module = import_onnx(ROOT / "examples" / "small" / "conv_relu.onnxtxt", hierarchy)
+        tile(module)
+        tiler = Tiler(hierarchy)
+        pages.append(tiler.plotMemoryAlloc(tiler.allocate(module)))
+    assert pages[0] == pages[1] and 'id="memory-map"' in pages[0]
+
+
 def test_browser_renders_one_panel_per_level(page, tmp_path):
     path, _, mmap = page
     chrome = browser()

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tiler_passes.allocation.blocks import AllocationError, check_placement, lower_bound, peak, read_csv, write_csv
+from tiler_passes.allocation.blocks import LIMIT, AllocationError, check_placement, lower_bound, peak, read_csv, write_csv
 from tiler_passes.allocation.minimalloc import minimalloc, minimalloc_lowest_peak
 from tiler_passes.allocation.strategies import STRATEGIES, place
 from tiler_tools.files import write_atomically
@@ -39,12 +39,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if Path(args.output).resolve() == Path(args.input).resolve():
             raise AllocationError("the output would overwrite the input; choose another -o")
-        if args.capacity < 0:
-            raise AllocationError(f"--capacity must be non-negative, got {args.capacity}")
+        if not 0 <= args.capacity < LIMIT:
+            raise AllocationError(f"--capacity must be a non-negative number of bytes below 2**60, got {args.capacity}")
+        if not args.timeout > 0:  # also rejects nan
+            raise AllocationError(f"--timeout must be a positive number of seconds, got {args.timeout}")
         try:
-            text = Path(args.input).read_text()
+            text = Path(args.input).read_text(encoding="utf-8-sig")  # a BOM is not part of the header
         except OSError as e:
             raise AllocationError(f"cannot read {args.input}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise AllocationError(f"{args.input} is not UTF-8 text; expected a CSV file") from None
         blocks = read_csv(text, args.input)
         start = time.perf_counter()
         if args.strategy == "MiniMalloc":
@@ -55,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         check_placement(blocks, offsets, args.capacity)
         write_atomically(args.output, write_csv(blocks, offsets))
-    except AllocationError as e:
+    except (AllocationError, OSError) as e:
         print(f"tiler-malloc: error: {e}", file=sys.stderr)
         return 1
     print(

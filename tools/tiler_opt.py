@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -29,6 +27,7 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 from tiler_dialect.hierarchy import MemoryHierarchy, parse_bytes
 from tiler_passes.set_memory_hierarchy import SetMemoryHierarchyPass
 from tiler_tools.diagnostics import format_error, report
+from tiler_tools.files import write_atomically
 
 ONNX_FORMATS = ("onnx", "onnxtxt")
 
@@ -245,15 +244,7 @@ class TilerOptMain(xDSLOptMain):
             sys.stdout.write(text)
             sys.stdout.flush()
             return
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, text)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

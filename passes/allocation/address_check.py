@@ -6,8 +6,9 @@ After allocation a program reaches memory only through its arenas: buffers are
 placement that produced them, so a fault in either (or in writing the IR) shows:
 
 - each level has at most one arena, and it fits the level's capacity;
-- every view of an arena sits at a constant, aligned offset, with all its bytes inside the
-  arena; a multi-buffered tile buffer's leading dim, its buffer count, is an integer >= 1;
+- every view of an arena sits at a constant offset aligned to the alignment asked for and
+  to its element size, with all its bytes inside the arena; a multi-buffered tile
+  buffer's leading dim, its buffer count, is an integer >= 1;
 - inputs and constants have an aligned offset inside their level's arena;
 - no two buffers share a byte while both are in use. A buffer is in use from its
   definition (the view; the start of @main for inputs and constants) to the last
@@ -24,7 +25,7 @@ from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, MemRefType, Modul
 from xdsl.ir import SSAValue
 
 from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR, memory_level_of
-from tiler_dialect.ops import NAME_ATTR
+from tiler_dialect.ops import NAME_ATTR, element_dtype
 from tiler_passes.allocation.blocks import AllocationError
 from tiler_passes.allocation.memory_map import nbytes, root_of
 
@@ -70,8 +71,9 @@ def check_addresses(module: ModuleOp, main: func.FuncOp, capacities: Mapping[str
         size = nbytes(t)
         if level not in arena_size:
             raise AllocationError(f"{name}: its level {level} has no arena")
-        if offset % alignment:
-            raise AllocationError(f"{name}: offset {offset} in {level} is not {alignment}-byte aligned")
+        align = max(alignment, element_dtype(t.element_type).itemsize)
+        if offset % align:
+            raise AllocationError(f"{name}: offset {offset} in {level} is not {align}-byte aligned")
         if offset < 0 or offset + size > arena_size[level]:
             raise AllocationError(
                 f"{name}: bytes [{offset}, {offset + size}) lie outside the {level} arena of {arena_size[level]} bytes"

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 
 class AllocationError(Exception):
     """No placement: infeasible, out of time, or malformed input. The message says which."""
+
+
+LIMIT = 1 << 60
+"""Bound on steps, sizes and capacities: the search works in 64-bit integers (numpy)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Block:
             raise AllocationError(f"block {self.id}: negative size {self.size}")
         if self.alignment < 1:
             raise AllocationError(f"block {self.id}: alignment {self.alignment} is not positive")
+        if max(abs(self.lower), abs(self.upper), self.size, self.alignment) >= LIMIT:
+            raise AllocationError(f"block {self.id}: a value of 2**60 or more (the solver works in 64-bit integers)")
 
     def overlaps_in_time(self, other: Block) -> bool:
         return self.lower < other.upper and other.lower < self.upper
@@ -98,6 +105,8 @@ def check_placement(blocks: Sequence[Block], offsets: Sequence[int], capacity: i
 
 # -- MiniMalloc's CSV format ------------------------------------------------------------
 
+_INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only (int() would also take "1_000", "٣")
+
 
 def read_csv(text: str, source: str = "input") -> list[Block]:
     reader = csv.reader(io.StringIO(text))
@@ -109,6 +118,9 @@ def read_csv(text: str, source: str = "input") -> list[Block]:
     missing = [h for h in required if h not in header]
     if missing:
         raise AllocationError(f"{source}: the header lacks {', '.join(missing)} (it has {','.join(header)})")
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise AllocationError(f"{source}: the header repeats {', '.join(repeated)}")
     col = {h: header.index(h) for h in header}
     blocks, seen = [], set()
     for line, row in enumerate(reader, start=2):
@@ -116,11 +128,11 @@ def read_csv(text: str, source: str = "input") -> list[Block]:
             continue
         if len(row) != len(header):
             raise AllocationError(f"{source}:{line}: {len(row)} fields, the header has {len(header)}")
-        try:
-            values = {h: int(row[col[h]]) for h in ("lower", "upper", "size")}
-            alignment = int(row[col["alignment"]]) if "alignment" in col else 1
-        except ValueError:
-            raise AllocationError(f"{source}:{line}: lower, upper, size (and alignment) must be integers") from None
+        numbers = {h: row[col[h]].strip() for h in ("lower", "upper", "size", "alignment") if h in col}
+        if not all(_INTEGER.fullmatch(v) for v in numbers.values()):
+            raise AllocationError(f"{source}:{line}: lower, upper, size (and alignment) must be integers")
+        values = {h: int(v) for h, v in numbers.items()}
+        alignment = values.get("alignment", 1)
         ident = row[col["id"]].strip()
         if ident in seen:
             raise AllocationError(f"{source}:{line}: duplicate id {ident}")

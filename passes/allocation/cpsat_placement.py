@@ -52,6 +52,10 @@ def cpsat_placement(
     fixed = dict(fixed or {})
     if not blocks:
         return []
+    if lower_bound(blocks) > capacity:
+        raise AllocationError(
+            f"TetrisCo-Opt: infeasible: {lower_bound(blocks)} bytes are live at once, more than the capacity {capacity}"
+        )
     m = cp_model.CpModel()
     peak_var = m.NewIntVar(lower_bound(blocks), capacity, "peak")
     starts, x_intervals, y_intervals = [], [], []
@@ -84,5 +88,6 @@ def cpsat_placement(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if status == cp_model.INFEASIBLE:
             raise AllocationError(f"TetrisCo-Opt: no placement fits the capacity {capacity} (proved by CP-SAT)")
-        raise AllocationError(f"TetrisCo-Opt: CP-SAT found no placement within its time budget ({time_limit} s)")
+        budget = f"{wall_limit} s" if wall_limit is not None else f"{time_limit} deterministic s"
+        raise AllocationError(f"TetrisCo-Opt: CP-SAT found no placement within its time budget ({budget})")
     return [int(solver.Value(s)) for s in starts]

@@ -7,7 +7,8 @@ half-open convention of MiniMalloc's CSV files; one never freed (a graph output)
 the last step. Graph inputs live from the first step to their last use (or to the end
 when returned); constants (`memref.global`) live throughout. Views (`tiler.reshape`,
 subviews) are not blocks: their uses count as uses of the buffer they view. Sizes are the
-allocation's bytes (the slot dim of a multi-buffered tile buffer included), aligned up.
+allocation's bytes (the slot dim of a multi-buffered tile buffer included), aligned up;
+offsets are multiples of the alignment asked for and of the element size.
 """
 
 from __future__ import annotations
@@ -136,10 +137,13 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
             k += 1
             ident = f"{name}#{k}"
         taken.add(ident)
-        size = align_up(nbytes(t), alignment)
+        # never below the element's own alignment: a 4-byte float at an odd address is
+        # not addressable on the targets this is for, whatever alignment was asked for
+        align = max(alignment, element_dtype(t.element_type).itemsize)
+        size = align_up(nbytes(t), align)
         upper = max(upper, lower + 1)
         mmap.levels.setdefault(level, []).append(
-            MapBlock(Block(ident, lower, upper, size, alignment), level, kind, value, source, hint=hint)
+            MapBlock(Block(ident, lower, upper, size, align), level, kind, value, source, hint=hint)
         )
 
     def last_use(value: SSAValue) -> int:

@@ -90,4 +90,5 @@ def memory_map_figure(mmap: MemoryMap, arenas: Mapping[str, int], level_order: l
 
 def write_memory_map_html(mmap: MemoryMap, arenas: Mapping[str, int], level_order: list[str]) -> str:
     fig = memory_map_figure(mmap, arenas, level_order)
-    return fig.to_html(include_plotlyjs=True, full_html=True, config={"displaylogo": False})
+    # a fixed div id: plotly would draw a random one, and the same map must give the same page
+    return fig.to_html(include_plotlyjs=True, full_html=True, div_id="memory-map", config={"displaylogo": False})
