@@ -67,8 +67,6 @@ class AllocatePass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.strategy not in STRATEGIES:
             raise MemoryAllocationError(f"unknown allocation strategy {self.strategy!r}; known: {', '.join(STRATEGIES)}")
-        if self.alignment < 1 or self.alignment & (self.alignment - 1):
-            raise MemoryAllocationError(f"alignment must be a power of two number of bytes, got {self.alignment}")
         if not self.timeout > 0:  # also rejects nan
             raise MemoryAllocationError(f"the allocation timeout must be a positive number of seconds, got {self.timeout}")
         tiler = Tiler(hierarchy_of(op))

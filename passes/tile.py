@@ -20,7 +20,7 @@ from xdsl.passes import ModulePass
 
 from tiler_dialect.attributes import hierarchy_of
 from tiler_passes.set_memory_hierarchy import SetMemoryHierarchyPass
-from tiler_passes.tiler import Tiler, TilingError
+from tiler_passes.tiler import Tiler
 from tiler_tools.files import write_atomically
 
 
@@ -46,8 +46,6 @@ class TilePass(ModulePass):
         overrides = (self.l1, self.l2, self.l3, self.default_mem_level, self.hierarchy_file)
         if any(v is not None for v in overrides):
             SetMemoryHierarchyPass(*overrides).apply(ctx, op)
-        if self.alignment < 1 or self.alignment & (self.alignment - 1):
-            raise TilingError(f"alignment must be a power of two number of bytes, got {self.alignment}")
         tiler = Tiler(hierarchy_of(op))
         tiler.searchStrategy = self.search_strategy  # type: ignore[assignment]
         tiler.doubleBuffer = self.double_buffer

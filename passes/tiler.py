@@ -43,6 +43,11 @@ class TilingError(DiagnosticException):
     """The model cannot be tiled as asked; the message says why."""
 
 
+def _check_alignment(alignment: int, error: type[DiagnosticException]) -> None:
+    if alignment < 1 or alignment & (alignment - 1):
+        raise error(f"alignment must be a power of two number of bytes, got {alignment}")
+
+
 class MemoryAllocationError(DiagnosticException):
     """The buffers cannot be placed as asked, or a placement check failed; the message
     says which level and why."""
@@ -178,6 +183,7 @@ class Tiler:
 
     def setupModel(self, module: ModuleOp) -> list[Problem]:
         """Build one tiling problem per layer (the CP-SAT models are built when solved)."""
+        _check_alignment(self.alignment, TilingError)
         schedule = self.schedule(module)
         if not self.assertLayerWiseTiling(schedule):
             raise TilingError("only layer-wise tiling is supported")
@@ -292,6 +298,7 @@ class Tiler:
         steps (half-open), size in bytes times its buffer count (aligned)."""
         from tiler_tools.executor.interpreter import main_function
 
+        _check_alignment(self.alignment, MemoryAllocationError)
         if any(isinstance(v.type, TensorType) for op in module.walk() for v in op.results):
             raise MemoryAllocationError("allocation needs tiled (bufferized) IR: run the tile pass first")
         main = main_function(module)

@@ -30,6 +30,10 @@ MODELS = ["mlperf-tiny/kws_dscnn_float32.onnx", "mlperf-tiny/resnet8_float32.onn
 )
 
 
+def kws():
+    return shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")
+
+
 def tiled_and_allocated(path, hierarchy, strategy="MiniMalloc", **tile_settings):
     module = import_onnx(path, hierarchy)
     tile(module, **tile_settings)
@@ -121,7 +125,7 @@ def _move_onto_a_live_neighbour(module, mmap, level, arena):
 @pytest.mark.parametrize("level", ["L1", "L2"])
 def test_overlapping_live_buffers_corrupt_the_result(level):
     """The arena-backed executor is a real check: two live buffers at one place break it."""
-    path = shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")
+    path = kws()
     hierarchy = MemoryHierarchy.fromSizes(l1=8 * KIB)
     untiled = import_onnx(path, hierarchy)
     feeds = random_inputs(untiled, seed=4)
@@ -140,7 +144,7 @@ def test_overlapping_live_buffers_corrupt_the_result(level):
 def test_address_check_catches_live_buffers_sharing_bytes(level):
     """testTilingSolutionCorrectness on the allocated module reads the addresses back from
     the IR alone; the same corruption the executor catches fails it, naming both buffers."""
-    path = shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")
+    path = kws()
     hierarchy = MemoryHierarchy.fromSizes(l1=8 * KIB)
     module, tiler, mmap = tiled_and_allocated(path, hierarchy)
     tiler.testTilingSolutionCorrectness(module)  # as allocated: fine
@@ -182,7 +186,7 @@ def test_address_check_catches_misaligned_and_out_of_arena_offsets():
 
 def test_offsets_keep_the_element_alignment_below_the_alignment_asked_for():
     """--alignment 1 still puts a float32 buffer at a multiple of 4 (and int8 anywhere)."""
-    path = shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")
+    path = kws()
     hierarchy = MemoryHierarchy.fromSizes(l1=8 * KIB)
     module = import_onnx(path, hierarchy)
     tile(module, alignment=1)
@@ -197,7 +201,7 @@ def test_offsets_keep_the_element_alignment_below_the_alignment_asked_for():
 
 @pytest.mark.parametrize("strategy", ["TetrisRandom", "TetrisCo-Opt"])
 def test_other_strategies_place_validly(strategy):
-    path = shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")
+    path = kws()
     hierarchy = MemoryHierarchy.fromSizes(l1=32 * KIB)
     untiled = import_onnx(path, hierarchy)
     feeds = random_inputs(untiled, seed=5)
@@ -216,14 +220,14 @@ def test_other_strategies_place_validly(strategy):
 
 
 def test_minimalloc_reaches_the_lower_bound_on_kws():
-    path = shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")
+    path = kws()
     _, tiler, mmap = tiled_and_allocated(path, MemoryHierarchy.fromSizes(l1=8 * KIB))
     for level, blocks in mmap.levels.items():
         assert tiler.worstCaseBufferSize[level] == lower_bound([b.block for b in blocks]), level
 
 
 def test_memory_map_json_and_steps():
-    path = shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")
+    path = kws()
     module, tiler, mmap = tiled_and_allocated(path, MemoryHierarchy.fromSizes(l1=8 * KIB))
     data = json.loads(json.dumps(memory_map_json(mmap, tiler.worstCaseBufferSize, ["L3", "L2", "L1"])))
     assert list(data["levels"]) == ["L2", "L1"] and data["steps"] == mmap.steps == 21  # 21 layers
@@ -238,7 +242,7 @@ def test_memory_map_json_and_steps():
 
 
 def test_memory_map_check_catches_a_dead_operand():
-    path = shared_path("models", "mlperf-tiny", "kws_dscnn_float32.onnx")
+    path = kws()
     hierarchy = MemoryHierarchy.fromSizes(l1=8 * KIB)
     module = import_onnx(path, hierarchy)
     tile(module)

@@ -13,13 +13,9 @@ from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.utils.target import Target
 
 from tiler_dialect.attributes import hierarchy_of
-from tiler_dialect.ops import TilerOp, element_dtype
+from tiler_dialect.ops import TilerOp, element_dtype, shaped_bytes
 from tiler_dialect.tiling import IterKind
 from tiler_tools.executor import signature
-
-
-def tensor_bytes(t: TensorType) -> int:
-    return math.prod(t.get_shape()) * element_dtype(t.element_type).itemsize
 
 
 def human_bytes(n: int) -> str:
@@ -42,12 +38,12 @@ def summarize(module: ModuleOp) -> str:
     for op in module.walk():
         if isinstance(op, arith.ConstantOp) and isinstance(op.result.type, TensorType):
             constants += 1
-            const_bytes += tensor_bytes(op.result.type)
+            const_bytes += shaped_bytes(op.result.type)
         elif isinstance(op, TilerOp):
             kinds[op.name.removeprefix("tiler.") + (" (view)" if op.IS_VIEW else "")] += 1
             if op.IS_VIEW:
                 continue
-            size = tensor_bytes(op.result_type)  # type: ignore[arg-type]
+            size = shaped_bytes(op.result_type)  # type: ignore[arg-type]
             activation_bytes += size
             largest = max(largest, size)
             desc = op.tiling()

@@ -25,9 +25,9 @@ from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, MemRefType, Modul
 from xdsl.ir import SSAValue
 
 from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR, memory_level_of
-from tiler_dialect.ops import NAME_ATTR, element_dtype
+from tiler_dialect.ops import NAME_ATTR, shaped_bytes
 from tiler_passes.allocation.blocks import AllocationError
-from tiler_passes.allocation.memory_map import nbytes, root_of
+from tiler_passes.allocation.memory_map import buffer_alignment, root_of
 
 
 @dataclass
@@ -68,10 +68,10 @@ def check_addresses(module: ModuleOp, main: func.FuncOp, capacities: Mapping[str
     arena_size = {level: size for level, size in arenas.values()}
 
     def place(name: str, level: str | None, offset: int, t: MemRefType, first: int) -> _Placed:
-        size = nbytes(t)
+        size = shaped_bytes(t)
         if level not in arena_size:
             raise AllocationError(f"{name}: its level {level} has no arena")
-        align = max(alignment, element_dtype(t.element_type).itemsize)
+        align = buffer_alignment(t, alignment)
         if offset % align:
             raise AllocationError(f"{name}: offset {offset} in {level} is not {align}-byte aligned")
         if offset < 0 or offset + size > arena_size[level]:

@@ -52,12 +52,11 @@ def cpsat_placement(
     fixed = dict(fixed or {})
     if not blocks:
         return []
-    if lower_bound(blocks) > capacity:
-        raise AllocationError(
-            f"TetrisCo-Opt: infeasible: {lower_bound(blocks)} bytes are live at once, more than the capacity {capacity}"
-        )
+    least = lower_bound(blocks)
+    if least > capacity:
+        raise AllocationError(f"TetrisCo-Opt: infeasible: {least} bytes are live at once, more than the capacity {capacity}")
     m = cp_model.CpModel()
-    peak_var = m.NewIntVar(lower_bound(blocks), capacity, "peak")
+    peak_var = m.NewIntVar(least, capacity, "peak")
     starts, x_intervals, y_intervals = [], [], []
     for i, b in enumerate(blocks):
         if i in fixed:

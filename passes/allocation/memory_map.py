@@ -21,8 +21,9 @@ from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, MemRefType, Modul
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR, hierarchy_of, memory_level_of
-from tiler_dialect.ops import NAME_ATTR, TilerOp, element_dtype
+from tiler_dialect.ops import NAME_ATTR, TilerOp, element_dtype, shaped_bytes
 from tiler_passes.allocation.blocks import AllocationError, Block
+from tiler_passes.tiling.problem import align_up
 
 
 
@@ -59,15 +60,11 @@ class MemoryMap:
             yield from blocks
 
 
-def nbytes(t: MemRefType) -> int:
-    count = 1
-    for s in t.get_shape():
-        count *= s
-    return count * element_dtype(t.element_type).itemsize
-
-
-def align_up(value: int, alignment: int) -> int:
-    return -(-value // alignment) * alignment
+def buffer_alignment(t: MemRefType, alignment: int) -> int:
+    """A buffer's offsets are multiples of the alignment asked for and never below the
+    element's own: a 4-byte float at an odd address is not addressable on the targets
+    this is for."""
+    return max(alignment, element_dtype(t.element_type).itemsize)
 
 
 _BOOKKEEPING = (memref.AllocOp, memref.DeallocOp, memref.GetGlobalOp, memref.ViewOp, func.ReturnOp, arith.ConstantOp)
@@ -137,10 +134,8 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
             k += 1
             ident = f"{name}#{k}"
         taken.add(ident)
-        # never below the element's own alignment: a 4-byte float at an odd address is
-        # not addressable on the targets this is for, whatever alignment was asked for
-        align = max(alignment, element_dtype(t.element_type).itemsize)
-        size = align_up(nbytes(t), align)
+        align = buffer_alignment(t, alignment)
+        size = align_up(shaped_bytes(t), align)
         upper = max(upper, lower + 1)
         mmap.levels.setdefault(level, []).append(
             MapBlock(Block(ident, lower, upper, size, align), level, kind, value, source, hint=hint)

@@ -1,6 +1,6 @@
 """The tiler dialect's compute ops, one module per family."""
 
-from tiler_dialect.ops.base import NAME_ATTR, TilerOp, element_dtype
+from tiler_dialect.ops.base import NAME_ATTR, TilerOp, element_dtype, shaped_bytes
 from tiler_dialect.ops.contraction import GemmOp, MatMulOp
 from tiler_dialect.ops.data_movement import (
     ConcatOp,
@@ -59,4 +59,4 @@ ALL_OPS: tuple[type[TilerOp], ...] = (
     ReshapeOp,
 )
 
-__all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS", "NAME_ATTR", "TilerOp", "element_dtype"]
+__all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS", "NAME_ATTR", "TilerOp", "element_dtype", "shaped_bytes"]

@@ -25,6 +25,7 @@ verifier and the importer), its tiling description (`tiling`) and its numpy kern
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Self
@@ -141,6 +142,12 @@ def element_dtype(element_type: Attribute) -> np.dtype:
     if isinstance(element_type, AnyFloat):
         return np.dtype(f"float{element_type.bitwidth}")
     raise ValueError(f"no numpy dtype for element type {element_type}")
+
+
+def shaped_bytes(t: Attribute) -> int:
+    """Bytes of a static-shaped tensor or memref type."""
+    assert isinstance(t, TensorType | MemRefType)
+    return math.prod(t.get_shape()) * element_dtype(t.element_type).itemsize
 
 
 # -- the base class -------------------------------------------------------------------
