@@ -4,7 +4,12 @@ This package holds the IR: the memory hierarchy and its attributes, the compute 
 their ONNX semantics, tiling descriptions and numpy kernels.
 """
 
-from tiler_dialect.attributes import (
+from tiler_dialect import xdsl_fixes
+
+xdsl_fixes.apply()  # before anything parses IR
+
+
+from tiler_dialect.attributes import (  # noqa: E402
     HIERARCHY_ATTR_NAME,
     MemoryHierarchyAttr,
     MemoryLevelAttr,
