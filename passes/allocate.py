@@ -7,7 +7,8 @@ annotateMemoryLevel, plotMemoryAlloc).
 `strategy` is "MiniMalloc" (native, default), "TetrisRandom" or "TetrisCo-Opt";
 `alignment` (bytes, default 4) is enforced on every offset; `seed` seeds the random and
 CP-SAT strategies; `timeout` bounds each level's search (seconds); `memory-map` writes the
-JSON memory map, `plot` the interactive HTML view.
+JSON memory map, `plot` the interactive HTML view. The options and their checks are
+`tiler_passes.options.AllocateOptions`.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from xdsl.passes import ModulePass
 from tiler_dialect.attributes import hierarchy_of
 from tiler_passes.allocation.blocks import lower_bound
 from tiler_passes.allocation.memory_map import MemoryMap
-from tiler_passes.allocation.strategies import STRATEGIES
-from tiler_passes.tiler import MemoryAllocationError, Tiler
-from tiler_tools.files import write_atomically
+from tiler_passes.options import AllocateOptions
+from tiler_passes.tiler import Tiler
+from tiler_passes.output_files import write_output
 
 
 def memory_map_json(mmap: MemoryMap, arenas: dict[str, int], level_order: list[str]) -> dict:
@@ -54,21 +55,10 @@ def memory_map_json(mmap: MemoryMap, arenas: dict[str, int], level_order: list[s
 
 
 @dataclass(frozen=True)
-class AllocatePass(ModulePass):
+class AllocatePass(AllocateOptions, ModulePass):
     name = "allocate"
 
-    strategy: str = "MiniMalloc"
-    alignment: int = 4
-    seed: int = 0
-    timeout: float = 60.0
-    memory_map: str | None = None
-    plot: str | None = None
-
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        if self.strategy not in STRATEGIES:
-            raise MemoryAllocationError(f"unknown allocation strategy {self.strategy!r}; known: {', '.join(STRATEGIES)}")
-        if not self.timeout > 0:  # also rejects nan
-            raise MemoryAllocationError(f"the allocation timeout must be a positive number of seconds, got {self.timeout}")
         tiler = Tiler(hierarchy_of(op))
         tiler.memoryAllocStrategy = self.strategy  # type: ignore[assignment]
         tiler.alignment = self.alignment
@@ -78,6 +68,6 @@ class AllocatePass(ModulePass):
         order = list(tiler.memoryHierarchy.memoryLevels)
         if self.memory_map is not None:
             text = json.dumps(memory_map_json(mmap, tiler.worstCaseBufferSize, order), indent=1)
-            write_atomically(self.memory_map, text + "\n")
+            write_output(self.memory_map, text + "\n", "the memory map")
         if self.plot is not None:
             tiler.plotMemoryAlloc(mmap, self.plot)

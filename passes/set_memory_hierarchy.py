@@ -1,8 +1,9 @@
 """set-memory-hierarchy: attach a memory hierarchy to the module, or replace its own.
 
-Options mirror tiler-opt's flags: `l1`, `l2`, `l3` (bytes; the L3 - L2 - L1 chain, levels
-not given keep their documented defaults), `default-mem-level` (the home level graph
-tensors live in) and `hierarchy-file` (a JSON hierarchy, for any other graph of levels).
+Options mirror tiler-opt's flags (`tiler_passes.options.HierarchyOptions`): `l1`, `l2`,
+`l3` (bytes, e.g. 8192 or 8K; the L3 - L2 - L1 chain, levels not given keep their
+documented defaults), `default-mem-level` (the home level graph tensors live in) and
+`hierarchy-file` (a JSON hierarchy, for any other graph of levels).
 When the home level changes, tensors that lived in the old home move to the new one.
 """
 
@@ -29,41 +30,28 @@ from tiler_dialect.attributes import (
     memory_level_of,
 )
 from tiler_dialect.hierarchy import HierarchyError, MemoryHierarchy
+from tiler_passes.options import HierarchyOptions
 
 
 @dataclass(frozen=True)
-class SetMemoryHierarchyPass(ModulePass):
+class SetMemoryHierarchyPass(HierarchyOptions, ModulePass):
     name = "set-memory-hierarchy"
 
-    l1: int | None = None
-    l2: int | None = None
-    l3: int | None = None
-    default_mem_level: str | None = None
-    hierarchy_file: str | None = None
-
-    def hierarchy(self) -> MemoryHierarchy:
-        """The hierarchy these options describe; HierarchyError if they are invalid."""
-        if self.hierarchy_file is not None:
-            if any(v is not None for v in (self.l1, self.l2, self.l3)):
-                raise HierarchyError(
-                    "give either a hierarchy file or level sizes (--l1/--l2/--l3), not both"
-                )
-            h = MemoryHierarchy.load(self.hierarchy_file)
-            if self.default_mem_level is not None:
-                h.setDefaultMemoryLevel(self.default_mem_level)
-            return h
-        return MemoryHierarchy.fromSizes(self.l1, self.l2, self.l3, self.default_mem_level)
-
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        try:
-            new = self.hierarchy()
-        except HierarchyError as e:
-            raise DiagnosticException(f"invalid memory hierarchy: {e}") from None
-        old_home = hierarchy_of(op).defaultName
-        op.attributes[HIERARCHY_ATTR_NAME] = MemoryHierarchyAttr.from_hierarchy(new)
-        if old_home != new.defaultName:
-            PatternRewriteWalker(_MoveHome(old_home, new.defaultName)).rewrite_module(op)
-        _check_levels_exist(op, new)
+        set_hierarchy(op, self)
+
+
+def set_hierarchy(op: ModuleOp, options: HierarchyOptions) -> None:
+    """Give `op` the hierarchy `options` describe, moving tensors of the old home level."""
+    try:
+        new = options.hierarchy()
+    except HierarchyError as e:
+        raise DiagnosticException(f"invalid memory hierarchy: {e}") from None
+    old_home = hierarchy_of(op).defaultName
+    op.attributes[HIERARCHY_ATTR_NAME] = MemoryHierarchyAttr.from_hierarchy(new)
+    if old_home != new.defaultName:
+        PatternRewriteWalker(_MoveHome(old_home, new.defaultName)).rewrite_module(op)
+    _check_levels_exist(op, new)
 
 
 class _MoveHome(TypeConversionPattern):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import version
@@ -24,19 +25,36 @@ from xdsl.passes import PassPipeline
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from tiler_dialect.hierarchy import MemoryHierarchy, parse_bytes
+from tiler_dialect.hierarchy import check_level_size, parse_bytes
+from tiler_passes.options import (
+    ALLOCATION_STRATEGIES,
+    DEFAULT_ALIGNMENT,
+    DEFAULT_ALLOCATION_STRATEGY,
+    DEFAULT_ALLOCATION_TIMEOUT,
+    DEFAULT_SEARCH_STRATEGY,
+    MAX_SEED,
+    SEARCH_STRATEGIES,
+    OptionError,
+    check_alignment,
+    check_seed,
+    check_timeout,
+)
+from tiler_passes.output_files import OutputFileError, OutputTransaction, output_transaction, protect_input
 from tiler_passes.set_memory_hierarchy import SetMemoryHierarchyPass
-from tiler_tools.diagnostics import format_error, report
-from tiler_tools.files import write_atomically
+from tiler_tools.diagnostics import UsageError, checked_type, format_error, report
+from tiler_tools.ir_input import parse_ir
+from tiler_tools.pipeline import check_pipeline
 
 ONNX_FORMATS = ("onnx", "onnxtxt")
 
 
 def _byte_count(text: str) -> int:
     try:
-        return parse_bytes(text)
-    except ValueError as e:
+        return check_level_size(parse_bytes(text), "a level size")
+    except ValueError as e:  # HierarchyError is one
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
 
 
 def _input_shape(text: str) -> tuple[str, tuple[int, ...]]:
@@ -90,19 +108,25 @@ class TilerOptMain(xDSLOptMain):
             help="double-buffer streamed tiles (default on; --no-double-buffer for single buffers)",
         )
         t.add_argument(
-            "--search-strategy", choices=["cycles", "max", "min", "random-max"], default="cycles",
+            "--search-strategy", choices=SEARCH_STRATEGIES, default=DEFAULT_SEARCH_STRATEGY,
             help="cycles: minimise the cost model (default); max/min/random-max: the reference's tile-size strategies",
         )
-        t.add_argument("--alignment", type=int, default=4, metavar="BYTES", help="buffer alignment (default 4)")
-        t.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
+        t.add_argument(
+            "--alignment", type=checked_type(int, check_alignment), default=DEFAULT_ALIGNMENT, metavar="BYTES",
+            help=f"buffer alignment, a power of two (default {DEFAULT_ALIGNMENT})",
+        )
+        t.add_argument("--seed", type=checked_type(int, check_seed), default=0, help=f"solver seed, 0 to {MAX_SEED} (default 0)")
         t.add_argument("--tile-report", metavar="FILE.json", help="write the per-op tiling report")
         m = arg_parser.add_argument_group("allocation", "Run the allocate pass after tiling.")
         m.add_argument("--allocate", action="store_true", help="place every buffer in its level's arena (the 'allocate' pass)")
         m.add_argument(
-            "--mem-alloc-strategy", choices=["MiniMalloc", "TetrisRandom", "TetrisCo-Opt"], default="MiniMalloc",
+            "--mem-alloc-strategy", choices=ALLOCATION_STRATEGIES, default=DEFAULT_ALLOCATION_STRATEGY,
             help="MiniMalloc (native, default), TetrisRandom (the reference's), TetrisCo-Opt (CP-SAT)",
         )
-        m.add_argument("--alloc-timeout", type=float, default=60.0, metavar="SECONDS", help="search time per level (default 60)")
+        m.add_argument(
+            "--alloc-timeout", type=checked_type(float, check_timeout), default=DEFAULT_ALLOCATION_TIMEOUT,
+            metavar="SECONDS", help=f"search time per level (default {DEFAULT_ALLOCATION_TIMEOUT:g})",
+        )
         m.add_argument("--memory-map", metavar="FILE.json", help="write the memory map")
         m.add_argument("--plot-mem-alloc", metavar="FILE.html", help="write the interactive memory-map view")
         arg_parser.add_argument(
@@ -137,12 +161,28 @@ class TilerOptMain(xDSLOptMain):
 
     def register_all_frontends(self) -> None:
         super().register_all_frontends()
+        self.available_frontends["mlir"] = self._parse_mlir
         self.available_frontends["onnx"] = self._import_onnx_binary
         self.available_frontends["onnxtxt"] = self._import_onnx_text
 
-    def _import(self, model) -> ModuleOp:
-        from tiler_tools.onnx_frontend import import_onnx
+    def _parse_mlir(self, stream: IO[bytes]) -> ModuleOp:
+        return parse_ir(self.ctx, stream.read(), self.get_input_name(), not self.args.no_implicit_module)
 
+    def prepare_input(self):
+        fmt = self._input_format()
+        if fmt not in self.available_frontends:
+            raise UsageError(
+                f"unknown input format '{fmt}' (from the file name {self.get_input_name()}); "
+                f"name the file .mlir, .onnx or .onnxtxt, or give -f {{{','.join(self.available_frontends)}}}"
+            )
+        return super().prepare_input()
+
+    def _import(self, model) -> ModuleOp:
+        from tiler_tools.onnx_frontend import import_onnx, load_external_data
+
+        source = self.get_input_name()
+        folder = None if self.args.input_file in (None, "-") else Path(self.args.input_file).parent
+        load_external_data(model, folder, source)
         hierarchy = self.hierarchy_pass().hierarchy()
         return import_onnx(model, hierarchy, dict(self.args.input_shape))
 
@@ -152,9 +192,9 @@ class TilerOptMain(xDSLOptMain):
         return self._import(parse_model_bytes(stream.read(), self.get_input_name()))
 
     def _import_onnx_text(self, stream: IO[bytes]) -> ModuleOp:
-        from tiler_tools.onnx_frontend import parse_model_text
+        from tiler_tools.onnx_frontend import parse_model_text_bytes
 
-        return self._import(parse_model_text(stream.read().decode(), self.get_input_name()))
+        return self._import(parse_model_text_bytes(stream.read(), self.get_input_name()))
 
     def register_all_targets(self) -> None:
         super().register_all_targets()
@@ -163,7 +203,11 @@ class TilerOptMain(xDSLOptMain):
     # -- pipeline ---------------------------------------------------------------------
 
     def setup_pipeline(self) -> None:
-        super().setup_pipeline()
+        check_pipeline(self.args.passes, self.available_passes)
+        try:
+            super().setup_pipeline()
+        except (ValueError, OptionError) as e:  # what check_pipeline does not foresee
+            raise UsageError(f"-p: {e}") from None
         passes = list(self.pipeline.passes)
         if self.hierarchy_flags_given and self._input_format() not in ONNX_FORMATS:
             # ONNX input gets the hierarchy at import; IR input gets it from this pass
@@ -201,9 +245,22 @@ class TilerOptMain(xDSLOptMain):
     # -- running ----------------------------------------------------------------------
 
     def run(self) -> None:
-        if self.hierarchy_flags_given:
-            self.hierarchy_pass().hierarchy()  # report a bad hierarchy before reading input
-        self._check_output_path()
+        """Everything the command writes lands at the end, and only if all succeeded."""
+        with output_transaction() as outputs:
+            if self.args.input_file not in (None, "-"):
+                protect_input(self.args.input_file)
+            if self.hierarchy_flags_given:
+                self.hierarchy_pass().hierarchy()  # report a bad hierarchy before reading input
+            self._check_output_paths(outputs)
+            text = self._process()
+            if self.args.output_file is not None:
+                outputs.add(self.args.output_file, text, "-o")
+            outputs.commit()
+        if self.args.output_file is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    def _process(self) -> str:
         chunks, file_extension = self.prepare_input()
         out = io.StringIO()
         try:
@@ -228,23 +285,23 @@ class TilerOptMain(xDSLOptMain):
         finally:
             for chunk, _ in chunks:
                 chunk.close()
-        self._write_output(out.getvalue())
+        return out.getvalue()
 
-    def _check_output_path(self) -> None:
-        out, src = self.args.output_file, self.args.input_file
-        if out is None or src in (None, "-"):
-            return
-        if Path(out).resolve() == Path(src).resolve():
-            raise DiagnosticException(f"refusing to overwrite the input {src} with the output")
-
-    def _write_output(self, text: str) -> None:
-        """Write all at once: an error earlier leaves no partial output file behind."""
-        path = self.args.output_file
-        if path is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-            return
-        write_atomically(path, text)
+    def _check_output_paths(self, outputs: OutputTransaction) -> None:
+        """Before any work: no output flag names an input, another output, or a missing
+        directory (outputs that passes' options name are checked when written)."""
+        a = self.args
+        named = [
+            ("-o", a.output_file), ("--tile-report", a.tile_report),
+            ("--memory-map", a.memory_map), ("--plot-mem-alloc", a.plot_mem_alloc),
+        ]
+        given = [(what, path) for what, path in named if path is not None]
+        for i, (what, path) in enumerate(given):
+            outputs.check(path, what)
+            for other_what, other in given[:i]:
+                target = Path(os.path.realpath(path))
+                if target == Path(os.path.realpath(other)) and (not target.exists() or target.is_file()):
+                    raise OutputFileError(f"{what} {path} and {other_what} {other} name the same file")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

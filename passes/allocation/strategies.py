@@ -17,26 +17,26 @@ from tiler_passes.allocation.blocks import AllocationError, Block
 from tiler_passes.allocation.cpsat_placement import cpsat_placement
 from tiler_passes.allocation.minimalloc import minimalloc_lowest_peak
 from tiler_passes.allocation.tetris import tetris_random
+from tiler_passes.options import ALLOCATION_STRATEGIES, DEFAULT_ALLOCATION_STRATEGY, DEFAULT_ALLOCATION_TIMEOUT
 
-STRATEGIES = ("MiniMalloc", "TetrisRandom", "TetrisCo-Opt")
 
 
 def place(
     blocks: Sequence[Block],
     capacity: int,
-    strategy: str = "MiniMalloc",
+    strategy: str = DEFAULT_ALLOCATION_STRATEGY,
     seed: int = 0,
-    timeout: float = 60.0,
+    timeout: float = DEFAULT_ALLOCATION_TIMEOUT,
     fixed: Mapping[int, int] | None = None,
 ) -> list[int]:
     if strategy == "MiniMalloc":
         return minimalloc_lowest_peak(blocks, capacity, timeout)
     if strategy == "TetrisRandom":
-        return tetris_random(blocks, capacity, seed)
+        return tetris_random(blocks, capacity, seed, timeout=timeout)
     if strategy == "TetrisCo-Opt":
         # `timeout` is seconds of wall clock. CP-SAT's deterministic time (which repeats
         # on any machine) runs several times slower than the wall clock on these models,
         # so a budget of timeout / 8 units normally ends the search first and the
         # placement is reproducible; the wall-clock cap keeps the promise of seconds.
         return cpsat_placement(blocks, capacity, fixed, seed, time_limit=timeout / 8, wall_limit=timeout)
-    raise AllocationError(f"unknown allocation strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+    raise AllocationError(f"unknown allocation strategy {strategy!r}; known: {', '.join(ALLOCATION_STRATEGIES)}")

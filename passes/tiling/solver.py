@@ -28,19 +28,19 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from tiler_dialect.tiling import IterKind, linear_form
+from tiler_passes.options import DEFAULT_ALIGNMENT, DEFAULT_SEARCH_STRATEGY, SEARCH_STRATEGIES, check_choice
 from tiler_passes.tiling.problem import Problem, align_up
 from tiler_passes.tiling.schedule import LevelTiling, OpTiling, operand_dims, region_extent
 
-STRATEGIES = ("cycles", "max", "min", "random-max")
 NEAR_TIE_PERCENT = 1
 """Schedules this close to the fastest estimate count as equally fast."""
 
 
 @dataclass(frozen=True)
 class SolverOptions:
-    strategy: str = "cycles"
+    strategy: str = DEFAULT_SEARCH_STRATEGY
     double_buffer: bool = True
-    alignment: int = 4
+    alignment: int = DEFAULT_ALIGNMENT
     seed: int = 0
     time_limit: float = 10.0
     """CP-SAT's deterministic time budget per solve (reproducible, unlike wall time)."""
@@ -299,7 +299,8 @@ class _Model:
             m.Maximize(used * 1000 * (len(weights) + 1) + sum(w * n for w, n in zip(weights, self.n[-1])))
             self.sign = -1
         else:
-            raise ValueError(f"unknown search strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+            check_choice(strategy, SEARCH_STRATEGIES, "search strategy")
+            raise AssertionError("unreachable")
 
     def _run(self) -> cp_model.CpSolver | None:
         solver = cp_model.CpSolver()
