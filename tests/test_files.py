@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from tiler_tools.files import write_atomically
+from tiler_passes.output_files import OutputFileError, write_atomically
 
 
 def mode(path) -> int:
@@ -37,5 +37,5 @@ def test_existing_file_keeps_its_mode_and_a_symlink_is_followed(tmp_path):
 
 
 def test_missing_directory_names_the_path_given(tmp_path):
-    with pytest.raises(OSError, match=r"cannot write .*nowhere/out.txt: the directory .*nowhere does not exist"):
+    with pytest.raises(OutputFileError, match=r"cannot write .*nowhere/out.txt: the directory .*nowhere does not exist"):
         write_atomically(tmp_path / "nowhere" / "out.txt", "x")

@@ -20,29 +20,36 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from tiler_passes.options import OptionError, check_seed, check_timeout
+
 from tiler_passes.allocation.blocks import LIMIT, AllocationError, check_placement, lower_bound, peak, read_csv, write_csv
 from tiler_passes.allocation.minimalloc import minimalloc, minimalloc_lowest_peak
-from tiler_passes.allocation.strategies import STRATEGIES, place
-from tiler_tools.files import write_atomically
+from tiler_passes.allocation.strategies import place
+from tiler_passes.options import ALLOCATION_STRATEGIES, DEFAULT_ALLOCATION_STRATEGY
+from tiler_tools.diagnostics import checked_type
+from tiler_passes.output_files import OutputFileError, OutputTransaction
+
+
+def _capacity(value: int) -> int:
+    if not 0 <= value < LIMIT:
+        raise OptionError(f"the capacity must be a non-negative number of bytes below 2**60, got {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tiler-malloc", description=__doc__.splitlines()[0])
     parser.add_argument("input", metavar="IN.csv")
-    parser.add_argument("--capacity", type=int, required=True, metavar="BYTES")
+    parser.add_argument("--capacity", type=checked_type(int, _capacity), required=True, metavar="BYTES")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.csv")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="MiniMalloc")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    parser.add_argument("--strategy", choices=ALLOCATION_STRATEGIES, default=DEFAULT_ALLOCATION_STRATEGY)
+    parser.add_argument("--timeout", type=checked_type(float, check_timeout), default=60.0, metavar="SECONDS")
     parser.add_argument("--lowest-peak", action="store_true", help="then lower the peak as far as the time allows")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=checked_type(int, check_seed), default=0)
     args = parser.parse_args(argv)
     try:
-        if Path(args.output).resolve() == Path(args.input).resolve():
-            raise AllocationError("the output would overwrite the input; choose another -o")
-        if not 0 <= args.capacity < LIMIT:
-            raise AllocationError(f"--capacity must be a non-negative number of bytes below 2**60, got {args.capacity}")
-        if not args.timeout > 0:  # also rejects nan
-            raise AllocationError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+        outputs = OutputTransaction()
+        outputs.protect(args.input)
+        outputs.check(args.output, "-o")
         try:
             text = Path(args.input).read_text(encoding="utf-8-sig")  # a BOM is not part of the header
         except OSError as e:
@@ -58,8 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             offsets = place(blocks, args.capacity, args.strategy, args.seed, args.timeout)
         seconds = time.perf_counter() - start
         check_placement(blocks, offsets, args.capacity)
-        write_atomically(args.output, write_csv(blocks, offsets))
-    except (AllocationError, OSError) as e:
+        outputs.add(args.output, write_csv(blocks, offsets), "-o")
+        outputs.commit()
+    except (AllocationError, OutputFileError, OSError) as e:
         print(f"tiler-malloc: error: {e}", file=sys.stderr)
         return 1
     print(

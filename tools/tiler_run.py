@@ -9,19 +9,19 @@ with the golden one (|out - golden| <= atol + rtol * |golden|) and a mismatch ex
 from __future__ import annotations
 
 import argparse
-import os
+import io
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.parser import Parser
 from xdsl.universe import Universe
 
+from tiler_passes.output_files import output_transaction, protect_input, write_output
 from tiler_tools.diagnostics import report
+from tiler_tools.ir_input import parse_ir
 from tiler_tools.executor import ExecutionError, execute, signature
 from tiler_tools.tiler_opt import _input_shape
 
@@ -32,33 +32,42 @@ def load_module(path: str, input_shapes: dict[str, tuple[int, ...]]) -> ModuleOp
         from tiler_tools.onnx_frontend import import_onnx
 
         return import_onnx(path, input_shapes=input_shapes)
-    text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    if path == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise ExecutionError(f"cannot read {path}: {e.strerror}") from None
     ctx = Context()
     for name, factory in Universe.get_multiverse().all_dialects.items():
         ctx.register_dialect(name, factory)
-    module = Parser(ctx, text, "stdin" if path == "-" else path).parse_module()
+    module = parse_ir(ctx, data, "stdin" if path == "-" else path)
     module.verify()
     return module
 
 
 def _load_npz(path: str, what: str) -> dict[str, np.ndarray]:
+    """Arrays by name from an npz archive (no pickles: an npz is data, not code)."""
     try:
-        with np.load(path) as data:
+        data = np.load(path, allow_pickle=False)
+    except OSError as e:
+        raise ExecutionError(f"cannot read {what} {path}: {e.strerror or e}") from None
+    except Exception as e:  # noqa: BLE001 - numpy raises many kinds on a corrupt archive
+        raise ExecutionError(f"cannot read {what} {path}: not an npz archive ({type(e).__name__})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ExecutionError(f"{what} {path} is a single .npy array; expected an npz archive of arrays by name (numpy.savez)")
+    try:
+        with data:
             return {k: data[k] for k in data.files}
-    except (OSError, ValueError) as e:
-        raise ExecutionError(f"cannot read {what} {path}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - a member can be corrupt or a pickle
+        raise ExecutionError(f"cannot read {what} {path}: {type(e).__name__}: {str(e)[:200]}") from None
 
 
-def _save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
 
 
 def compare(
@@ -83,6 +92,20 @@ def compare(
 
 
 def run(args: argparse.Namespace) -> int:
+    """Outputs land only when everything before them succeeded, never over an input."""
+    with output_transaction() as outputs:
+        for path in (args.input, args.inputs, args.check):
+            if path not in (None, "-"):
+                protect_input(path)
+        if args.outputs:
+            outputs.check(args.outputs, "--outputs")
+        code = _run(args)
+        if code == 0:  # a mismatch with --check is a failure too: no outputs
+            outputs.commit()
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     module = load_module(args.input, dict(args.input_shape))
     inputs = _load_npz(args.inputs, "inputs")
     arg_names = [n for n, _ in signature(module)[0]]
@@ -96,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     for name, value in outputs.items():
         print(f"{name}: {value.dtype}{list(value.shape)}")
     if args.outputs:
-        _save_npz(args.outputs, outputs)
+        write_output(args.outputs, _npz_bytes(outputs), "--outputs")
     if args.check:
         lines = compare(outputs, _load_npz(args.check, "golden outputs"), args.rtol, args.atol)
         print("\n".join(lines))
