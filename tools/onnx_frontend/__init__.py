@@ -20,7 +20,13 @@ from tiler_tools.onnx_frontend.errors import (
     UnsupportedOp,
 )
 from tiler_tools.onnx_frontend.graph import import_graph, supported_ops_text
-from tiler_tools.onnx_frontend.loading import load_model, parse_model_bytes, parse_model_text
+from tiler_tools.onnx_frontend.loading import (
+    load_external_data,
+    load_model,
+    parse_model_bytes,
+    parse_model_text,
+    parse_model_text_bytes,
+)
 
 
 def import_onnx(
@@ -28,9 +34,14 @@ def import_onnx(
     hierarchy: MemoryHierarchy | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
 ) -> ModuleOp:
-    """Import a model; raises ImportFailure (with a message for the user) on bad input."""
+    """Import a model; raises ImportFailure (with a message for the user) on bad input.
+
+    A path is read with its external data from its folder; a ModelProto must carry its
+    tensors' data inline (see `load_external_data`)."""
     if not isinstance(model, onnx.ModelProto):
         model = load_model(model)
+    else:
+        load_external_data(model, None, "the model")
     return import_graph(
         model, hierarchy or MemoryHierarchy.default(), input_shapes or {}, CONVERTERS, STATIC_INPUTS
     )
@@ -48,9 +59,11 @@ __all__ = [
     "UnsupportedFeature",
     "UnsupportedOp",
     "import_onnx",
+    "load_external_data",
     "load_model",
     "parse_model_bytes",
     "parse_model_text",
+    "parse_model_text_bytes",
     "supported_ops",
     "supported_ops_text",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import onnx
@@ -32,6 +33,7 @@ from xdsl.utils.exceptions import VerifyException
 from tiler_dialect.attributes import HIERARCHY_ATTR_NAME, MemoryHierarchyAttr, MemorySpaceAttr
 from tiler_dialect.hierarchy import MemoryHierarchy
 from tiler_dialect.ops import NAME_ATTR, ReshapeOp, TilerOp, element_dtype
+from tiler_passes.home_capacity import check_home_capacity
 from tiler_tools.onnx_frontend.dtypes import mlir_element_type, numpy_dtype_of_onnx
 from tiler_tools.onnx_frontend.errors import (
     DynamicShape,
@@ -83,8 +85,9 @@ def ssa_name(onnx_name: str) -> str | None:
     if len(name) > _MAX_NAME:
         return None
     # the form the parser gives back (it drops a `_<digits>` suffix, which the printer
-    # uses to tell equal names apart), so that printed IR re-prints identically
-    return SSAValue.extract_valid_name(name)
+    # uses to tell equal names apart), so that printed IR re-prints identically; a name
+    # that is nothing but such a suffix ('%0' -> '_0') is numbered instead
+    return SSAValue.extract_valid_name(name) or None
 
 
 @dataclass
@@ -97,10 +100,15 @@ class Node:
     attrs: dict[str, object] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.attrs = {a.name: onnx.helper.get_attribute_value(a) for a in self.proto.attribute}
-        for k, v in self.attrs.items():
-            if isinstance(v, bytes):
-                self.attrs[k] = v.decode()
+        schema = _schema(self.key[0], self.proto.op_type, self.opset)
+        if schema is not None:
+            _check_arity(self.proto, schema, self.label)
+        declared = {name: int(a.type) for name, a in schema.attributes.items()} if schema else {}
+        self.attrs = {}
+        for a in self.proto.attribute:
+            if a.name in self.attrs:
+                raise MalformedModel(f"{self.label}: attribute '{a.name}' is given twice")
+            self.attrs[a.name] = _attribute_value(a, declared.get(a.name), self.label)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -246,6 +254,7 @@ class GraphBuilder:
         )
         module = ModuleOp([main])
         module.attributes[HIERARCHY_ATTR_NAME] = MemoryHierarchyAttr.from_hierarchy(self.hierarchy)
+        check_home_capacity(module)
         return module
 
     def _check_opsets(self) -> None:
@@ -256,11 +265,6 @@ class GraphBuilder:
 
     def _add_initializers(self) -> None:
         for t in self.graph.initializer:
-            if t.data_location == onnx.TensorProto.EXTERNAL:
-                raise MalformedModel(
-                    f"initializer '{t.name}' keeps its data in an external file; load the "
-                    "model with its external data and save it as one file"
-                )
             try:
                 array = numpy_helper.to_array(t)
             except Exception as e:  # onnx raises various errors on corrupt tensors
@@ -335,10 +339,13 @@ class GraphBuilder:
         for n in self.graph.node:
             if n.op_type == "Constant" and len(n.output) == 1:
                 for a in n.attribute:
-                    if a.name == "value":
-                        known[n.output[0]] = numpy_helper.to_array(a.t)
-                    elif a.name in ("value_float", "value_int"):
-                        known[n.output[0]] = np.array(onnx.helper.get_attribute_value(a))
+                    try:
+                        if a.name == "value":
+                            known[n.output[0]] = numpy_helper.to_array(a.t)
+                        elif a.name in ("value_float", "value_int"):
+                            known[n.output[0]] = np.array(onnx.helper.get_attribute_value(a))
+                    except Exception:  # noqa: BLE001 - a corrupt value: converting the node reports it
+                        pass
         return known
 
     def _sorted_nodes(self, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
@@ -444,6 +451,73 @@ class GraphBuilder:
                     f"graph output '{info.name}' is declared with shape {declared} but computes "
                     f"{list(actual)}"
                 )
+
+
+_VALUE_FIELD = {
+    onnx.AttributeProto.INT: "i",
+    onnx.AttributeProto.FLOAT: "f",
+    onnx.AttributeProto.STRING: "s",
+    onnx.AttributeProto.TENSOR: "t",
+    onnx.AttributeProto.GRAPH: "g",
+    onnx.AttributeProto.SPARSE_TENSOR: "sparse_tensor",
+    onnx.AttributeProto.TYPE_PROTO: "tp",
+}
+
+
+@lru_cache(maxsize=None)
+def _schema(domain: str, op_type: str, opset: int) -> onnx.defs.OpSchema | None:
+    """ONNX's schema of the op at the model's opset; None for ops ONNX does not know
+    (custom domains, Deeploy's integer ops)."""
+    try:
+        return onnx.defs.get_schema(op_type, opset, domain)
+    except onnx.defs.SchemaError:
+        return None
+
+
+def _check_arity(proto: onnx.NodeProto, schema: onnx.defs.OpSchema, label: str) -> None:
+    """Inputs and outputs as many as the schema allows, and every required input named."""
+    inputs, outputs = len(proto.input), len(proto.output)
+    if not schema.min_input <= inputs <= schema.max_input:
+        raise MalformedModel(
+            f"{label}: has {inputs} input(s), but {proto.op_type} takes "
+            + (f"{schema.min_input}" if schema.min_input == schema.max_input else f"{schema.min_input} to {schema.max_input}")
+        )
+    if not schema.min_output <= outputs <= schema.max_output:
+        raise MalformedModel(
+            f"{label}: has {outputs} output(s), but {proto.op_type} gives "
+            + (f"{schema.min_output}" if schema.min_output == schema.max_output else f"{schema.min_output} to {schema.max_output}")
+        )
+    single = onnx.defs.OpSchema.FormalParameterOption.Single
+    for k, formal in enumerate(schema.inputs):
+        if formal.option == single and (k >= inputs or not proto.input[k]):
+            raise MalformedModel(f"{label}: input #{k} ({formal.name}) is required but not given")
+
+
+def _attribute_value(a: onnx.AttributeProto, expected: int | None, label: str) -> object:
+    """The value of attribute `a`, which must have the type the op's schema declares and
+    carry a value of that type."""
+    type_name = onnx.AttributeProto.AttributeType.Name
+    if a.type == onnx.AttributeProto.UNDEFINED or a.type not in onnx.AttributeProto.AttributeType.values():
+        raise MalformedModel(f"{label}: attribute '{a.name}' has no (or an unknown) type")
+    if expected is not None and a.type != expected:
+        raise MalformedModel(
+            f"{label}: attribute '{a.name}' is {type_name(a.type)}, but the op declares it {type_name(expected)}"
+        )
+    field = _VALUE_FIELD.get(a.type)
+    if field is not None and not a.HasField(field):
+        raise MalformedModel(f"{label}: attribute '{a.name}' ({type_name(a.type)}) has no value")
+    value = onnx.helper.get_attribute_value(a)
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            raise MalformedModel(f"{label}: attribute '{a.name}' is not valid UTF-8 text") from None
+    if isinstance(value, list) and value and isinstance(value[0], bytes):
+        try:
+            return [v.decode() for v in value]
+        except UnicodeDecodeError:
+            raise MalformedModel(f"{label}: attribute '{a.name}' is not valid UTF-8 text") from None
+    return value
 
 
 # Ops whose value is not a function of their inputs: folding them would freeze one sample.
