@@ -70,11 +70,15 @@ def test_branching_hierarchy_shortest_path():
 @pytest.mark.parametrize(
     "build, message",
     [
-        (lambda: MemoryLevel("L1", ["L2"], 0), "must be positive, got 0"),
-        (lambda: MemoryLevel("L1", ["L2"], -5), "must be positive"),
+        (lambda: MemoryLevel("L1", ["L2"], 0), "must be from 1 to 1099511627776 bytes (1 TiB), got 0"),
+        (lambda: MemoryLevel("L1", ["L2"], -5), "must be from 1 to"),
+        (lambda: MemoryLevel("L1", ["L2"], 2**70), "got 1180591620717411303424"),
         (lambda: MemoryLevel("L1", ["L2"], 1.5), "must be an integer number of bytes"),
         (lambda: MemoryLevel("L1", ["L1"], 4), "cannot be its own neighbour"),
-        (lambda: MemoryLevel("", [], 4), "non-empty string"),
+        (lambda: MemoryLevel("", [], 4), "must be an identifier of letters, digits and '_'"),
+        (lambda: MemoryLevel('L"1', [], 4), """got 'L"1'"""),
+        (lambda: MemoryLevel("L\n1", [], 4), "got 'L\\n1'"),
+        (lambda: MemoryLevel("1L", [], 4), "not starting with a digit"),
         (lambda: MemoryHierarchy([]), "at least one level"),
         (lambda: MemoryHierarchy([MemoryLevel("L1", ["L9"], 4)]), "unknown neighbour(s) 'L9'"),
         (
@@ -102,12 +106,12 @@ def test_default_and_flags():
     assert f.defaultName == "L3"
 
 
-@pytest.mark.parametrize("text, value", [("65536", 65536), ("64K", 65536), ("64KiB", 65536), ("1M", 1 << 20), ("2MiB", 2 << 20), ("12B", 12)])
+@pytest.mark.parametrize("text, value", [("65536", 65536), ("64K", 65536), ("64KiB", 65536), ("1M", 1 << 20), ("2MiB", 2 << 20), ("12B", 12), ("4G", 4 << 30)])
 def test_parse_bytes(text, value):
     assert parse_bytes(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "1.5K", "-4", "4G", "K"])
+@pytest.mark.parametrize("text", ["", "1.5K", "-4", "4T", "K", "2048G", "9" * 400, "٣"])
 def test_parse_bytes_rejects(text):
     with pytest.raises(ValueError):
         parse_bytes(text)
@@ -126,9 +130,9 @@ def test_json_round_trip(tmp_path):
         ([], "expected a JSON object"),
         ({"levels": []}, "'levels' must be a non-empty list"),
         ({"levels": [{"name": "L1", "size": 4}], "default": "L1"}, "level #0 has no 'neighbours'"),
-        ({"levels": [{"name": "L1", "size": 4, "neighbours": [], "speed": 1}], "default": "L1"}, "unknown key(s) 'speed'"),
+        ({"levels": [{"name": "L1", "size": 4, "neighbours": [], "speed": 1}], "default": "L1"}, "unknown key(s) ['speed']; known: name, size, neighbours"),
         ({"levels": [{"name": "L1", "size": 4, "neighbours": []}]}, "no 'default' level"),
-        ({"levels": [{"name": "L1", "size": 4, "neighbours": []}], "default": "L1", "extra": 1}, "unknown key(s) 'extra'"),
+        ({"levels": [{"name": "L1", "size": 4, "neighbours": []}], "default": "L1", "extra": 1}, "unknown key(s) ['extra']; known: levels"),
         ({"levels": [{"name": "L1", "size": "4X", "neighbours": []}], "default": "L1"}, "not a byte count"),
         ({"levels": [{"name": "A", "size": 4, "neighbours": []}], "default": "A"}, "no compute memory level"),
     ],

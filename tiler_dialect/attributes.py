@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -203,7 +204,8 @@ class MemoryHierarchyAttr(ParametrizedAttribute):
         )
 
     def to_hierarchy(self) -> MemoryHierarchy:
-        return _to_hierarchy(self)
+        """A new MemoryHierarchy of its own: the caller may change it."""
+        return copy.deepcopy(_to_hierarchy(self))
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
@@ -326,13 +328,21 @@ def _build_hierarchy(
 
 
 def hierarchy_of(op: Operation) -> MemoryHierarchy:
-    """The hierarchy of the nearest enclosing module that carries one, else the default."""
+    """The hierarchy of the nearest enclosing module that carries one, else the default;
+    a new object each call, so changing it changes nothing else."""
+    return copy.deepcopy(shared_hierarchy_of(op))
+
+
+def shared_hierarchy_of(op: Operation) -> MemoryHierarchy:
+    """`hierarchy_of` without the copy, for the verifiers that read it on every op: one
+    object shared by every module with an equal attribute. Read it; never change it or
+    hand it out."""
     cur: Operation | None = op
     while cur is not None:
         if isinstance(cur, ModuleOp):
             attr = cur.attributes.get(HIERARCHY_ATTR_NAME)
             if isinstance(attr, MemoryHierarchyAttr):
-                return attr.to_hierarchy()
+                return _to_hierarchy(attr)
         cur = cur.parent_op()
     return _default_hierarchy()
 
@@ -365,7 +375,7 @@ def verify_memory_level(type_: Attribute, op: Operation, what: str) -> None:
         raise VerifyException(
             f"{what} has no memory level: expected a #tiler.mem<\"LEVEL\"> {where}, got {type_}"
         )
-    hierarchy = hierarchy_of(op)
+    hierarchy = shared_hierarchy_of(op)
     if space.level_name not in hierarchy.memoryLevels:
         raise VerifyException(
             f"{what} lives in memory level \"{space.level_name}\", which is not in the "

@@ -36,10 +36,38 @@ DEFAULT_HOME = "L2"
 DEFAULT_COMPUTE = "L1"
 
 
+MAX_LEVELS = 64
+MAX_LEVEL_SIZE = 1 << 40
+"""1 TiB: larger than any memory a tiled chip has, small enough that every product of
+sizes and tile counts the solver forms stays within 64-bit integers."""
+
+_LEVEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
 def _check_name(name: object, what: str) -> str:
-    if not isinstance(name, str) or not name:
-        raise HierarchyError(f"{what} must be a non-empty string, got {name!r}")
+    """Level names are C identifiers (at most 64 characters): they name arenas, linker
+    sections and symbols in generated code, and print unquoted-safe in the IR."""
+    if not isinstance(name, str) or not _LEVEL_NAME.fullmatch(name):
+        raise HierarchyError(
+            f"{what} must be an identifier of letters, digits and '_' (at most 64, not starting "
+            f"with a digit), got {_shown(name)}"
+        )
     return name
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value for an error message, cut short: messages stay one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_level_size(size: object, what: str) -> int:
+    """A level size: an integer number of bytes from 1 to MAX_LEVEL_SIZE."""
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise HierarchyError(f"{what} must be an integer number of bytes, got {_shown(size)}")
+    if not 1 <= size <= MAX_LEVEL_SIZE:
+        raise HierarchyError(f"{what} must be from 1 to {MAX_LEVEL_SIZE} bytes (1 TiB), got {_shown(size)}")
+    return size
 
 
 class MemoryLevel:
@@ -50,21 +78,12 @@ class MemoryLevel:
         if isinstance(neighbourNames, str) or not isinstance(neighbourNames, Iterable):
             raise HierarchyError(
                 f"neighbours of memory level {name!r} must be a list of level names, "
-                f"got {neighbourNames!r}"
+                f"got {_shown(neighbourNames)}"
             )
         self.neighbourNames = [
             _check_name(n, f"neighbour of memory level {name!r}") for n in neighbourNames
         ]
-        if isinstance(size, bool) or not isinstance(size, int):
-            raise HierarchyError(
-                f"size of memory level {name!r} must be an integer number of bytes, "
-                f"got {size!r}"
-            )
-        if size <= 0:
-            raise HierarchyError(
-                f"size of memory level {name!r} must be positive, got {size} bytes"
-            )
-        self.size = size
+        self.size = check_level_size(size, f"size of memory level {name!r}")
         if name in self.neighbourNames:
             raise HierarchyError(f"memory level {name!r} cannot be its own neighbour")
         if len(set(self.neighbourNames)) != len(self.neighbourNames):
@@ -102,6 +121,8 @@ class MemoryHierarchy:
         self.computeRates = ComputeRates()
         if not node_list:
             raise HierarchyError("a memory hierarchy needs at least one level")
+        if len(node_list) > MAX_LEVELS:
+            raise HierarchyError(f"a memory hierarchy has at most {MAX_LEVELS} levels, got {len(node_list)}")
         for node in node_list:
             if not isinstance(node, MemoryLevel):
                 raise HierarchyError(f"expected a MemoryLevel, got {node!r}")
@@ -153,9 +174,9 @@ class MemoryHierarchy:
                     queue.append(n)
 
     def _level(self, name: str, role: str) -> MemoryLevel:
-        if name not in self.memoryLevels:
+        if not isinstance(name, str) or name not in self.memoryLevels:
             raise HierarchyError(
-                f"{role} {name!r} is not a level of the hierarchy; levels: "
+                f"{role} {_shown(name)} is not a level of the hierarchy; levels: "
                 f"{', '.join(map(repr, self.memoryLevels))}"
             )
         return self.memoryLevels[name]
@@ -325,7 +346,7 @@ class MemoryHierarchy:
             raise fail("expected a JSON object with 'levels' and 'default'")
         unknown = set(data) - {"levels", "default", "compute", "links", "compute_rates"}
         if unknown:
-            raise fail(f"unknown key(s) {', '.join(sorted(map(repr, unknown)))}")
+            raise fail(f"unknown key(s) {_shown(sorted(map(str, unknown)), 120)}; known: levels, default, compute, links, compute_rates")
         levels = data.get("levels")
         if not isinstance(levels, list) or not levels:
             raise fail("'levels' must be a non-empty list of levels")
@@ -335,7 +356,7 @@ class MemoryHierarchy:
                 raise fail(f"level #{i} must be an object with 'name', 'size', 'neighbours'")
             unknown = set(entry) - {"name", "size", "neighbours"}
             if unknown:
-                raise fail(f"level #{i}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}")
+                raise fail(f"level #{i}: unknown key(s) {_shown(sorted(map(str, unknown)), 120)}; known: name, size, neighbours")
             for key in ("name", "size", "neighbours"):
                 if key not in entry:
                     raise fail(f"level #{i} has no {key!r}")
@@ -365,14 +386,24 @@ class MemoryHierarchy:
     @classmethod
     def load(cls, path: str | Path) -> MemoryHierarchy:
         try:
-            text = Path(path).read_text()
+            data = Path(path).read_bytes()
         except OSError as e:
             raise HierarchyError(f"cannot read hierarchy file {path}: {e.strerror}") from None
+        if len(data) > _MAX_FILE_BYTES:
+            raise HierarchyError(f"{path}: {len(data)} bytes is too large for a hierarchy file")
         try:
-            data = json.loads(text)
+            text = data.decode("utf-8-sig")  # RFC 8259: UTF-8; a BOM is tolerated
+        except UnicodeDecodeError as e:
+            raise HierarchyError(f"{path}: not UTF-8 text (byte {e.start}); a hierarchy file is UTF-8 JSON") from None
+        try:
+            parsed = json.loads(text)
         except json.JSONDecodeError as e:
             raise HierarchyError(f"{path}: not valid JSON: {e}") from None
-        return cls.fromJSON(data, str(path))
+        except RecursionError:
+            raise HierarchyError(f"{path}: JSON nested too deeply") from None
+        except ValueError as e:  # e.g. an integer of more digits than Python converts
+            raise HierarchyError(f"{path}: not valid JSON: {_shown(str(e), 120)}") from None
+        return cls.fromJSON(parsed, str(path))
 
 
 def _read_costs(hierarchy: MemoryHierarchy, data: dict[str, Any]) -> None:
@@ -403,19 +434,38 @@ def _read_costs(hierarchy: MemoryHierarchy, data: dict[str, Any]) -> None:
     hierarchy.computeRates = ComputeRates(**values)
 
 
+MAX_RATE = 1 << 31
+"""Bandwidths, latencies and compute rates stay below it, so cycle estimates (rates times
+bytes or MACs) stay within 64-bit integers."""
+
+
 def _positive_int(value: Any, what: str, zero: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < (0 if zero else 1):
-        raise HierarchyError(f"{what} must be a {'non-negative' if zero else 'positive'} integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not (0 if zero else 1) <= value <= MAX_RATE:
+        raise HierarchyError(
+            f"{what} must be a {'non-negative' if zero else 'positive'} integer up to {MAX_RATE}, got {_shown(value)}"
+        )
     return value
 
 
-_BYTES_RE = re.compile(r"^\s*(\d+)\s*(|B|K|KB|KiB|M|MB|MiB)\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": KiB, "kb": KiB, "kib": KiB, "m": MiB, "mb": MiB, "mib": MiB}
+_MAX_FILE_BYTES = 1 << 20
+
+_BYTES_RE = re.compile(r"\s*([0-9]+)\s*(|B|K|KB|KiB|M|MB|MiB|G|GB|GiB)\s*", re.IGNORECASE | re.ASCII)
+_UNITS = {
+    "": 1, "b": 1, "k": KiB, "kb": KiB, "kib": KiB, "m": MiB, "mb": MiB, "mib": MiB,
+    "g": 1024 * MiB, "gb": 1024 * MiB, "gib": 1024 * MiB,
+}
 
 
 def parse_bytes(text: str) -> int:
-    """'65536', '64K', '64KiB', '1M' -> bytes (K and M are binary: 1024 and 1024**2)."""
-    m = _BYTES_RE.match(text)
+    """'65536', '64K', '64KiB', '1M', '1G' -> bytes (K, M, G are binary: powers of 1024).
+    At most MAX_LEVEL_SIZE."""
+    m = _BYTES_RE.fullmatch(text) if isinstance(text, str) else None
     if not m:
-        raise ValueError(f"not a byte count: {text!r} (use e.g. 65536, 64K or 1MiB)")
-    return int(m.group(1)) * _UNITS[m.group(2).lower()]
+        raise ValueError(f"not a byte count: {_shown(text)} (use e.g. 65536, 64K or 1MiB)")
+    digits = m.group(1).lstrip("0") or "0"
+    if len(digits) > 15:  # beyond any level size; also keeps int() far from its digit limit
+        raise ValueError(f"{_shown(text)} bytes is more than the {MAX_LEVEL_SIZE} (1 TiB) a level may have")
+    value = int(digits) * _UNITS[m.group(2).lower()]
+    if value > MAX_LEVEL_SIZE:
+        raise ValueError(f"{_shown(text)} is more than the {MAX_LEVEL_SIZE} bytes (1 TiB) a level may have")
+    return value

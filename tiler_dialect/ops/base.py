@@ -65,7 +65,7 @@ from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.attributes import MemorySpaceAttr, hierarchy_of, verify_memory_level
+from tiler_dialect.attributes import MemorySpaceAttr, shared_hierarchy_of, verify_memory_level
 
 Shape = tuple[int, ...]
 Props = Mapping[str, Attribute]
@@ -394,7 +394,7 @@ class TilerOp(IRDLOperation):
         for i, v in enumerate([*self.inputs, *self.outputs]):
             if not isinstance(v.type, MemRefType):
                 raise VerifyException("ins(...) and outs(...) operands must be memrefs")
-        compute = hierarchy_of(self).computeName
+        compute = shared_hierarchy_of(self).computeName
         for i, v in enumerate([*self.inputs, *self.outputs]):
             space = v.type.memory_space  # type: ignore[attr-defined]
             if isinstance(space, MemorySpaceAttr) and space.level_name != compute:

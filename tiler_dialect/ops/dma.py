@@ -25,7 +25,7 @@ from xdsl.irdl import (
 )
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.attributes import hierarchy_of, memory_level_of, verify_memory_level
+from tiler_dialect.attributes import memory_level_of, shared_hierarchy_of, verify_memory_level
 
 
 def _verify_tag(op: IRDLOperation, static_tag: DenseArrayBase) -> None:
@@ -66,7 +66,7 @@ class DmaStartOp(IRDLOperation):
         if len(a) != len(b) or any(x != y and DYNAMIC_INDEX not in (x, y) for x, y in zip(a, b)):
             raise VerifyException(f"source shape {list(a)} and target shape {list(b)} differ")
         s_level, d_level = memory_level_of(src), memory_level_of(dst)
-        hierarchy = hierarchy_of(self)
+        hierarchy = shared_hierarchy_of(self)
         if s_level == d_level:
             raise VerifyException(f"a DMA moves data between levels; both sides are in {s_level}")
         if hierarchy.bfs(s_level, d_level) != [s_level, d_level]:  # type: ignore[arg-type]

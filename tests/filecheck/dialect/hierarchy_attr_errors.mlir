@@ -27,7 +27,7 @@ builtin.module attributes {tiler.hierarchy = #tiler.hierarchy<default = "L2", co
 
 builtin.module attributes {tiler.level = #tiler.level<"L1", size = 0, neighbours = ["L2"]>} {
 }
-// CHECK: invalid memory level: size of memory level 'L1' must be positive, got 0 bytes
+// CHECK: invalid memory level: size of memory level 'L1' must be from 1 to 1099511627776 bytes (1 TiB), got 0
 
 // -----
 

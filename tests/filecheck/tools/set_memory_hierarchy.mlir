@@ -24,6 +24,6 @@ builtin.module {
 // SIZES: #tiler.hierarchy<default = "L2", compute = "L1", levels = [<"L3", size = 8388608, neighbours = ["L2"]>, <"L2", size = 65536, neighbours = ["L3", "L1"]>, <"L1", size = 65536, neighbours = ["L2"]>]>
 // SIZES: %y = tiler.add %x, %w : (tensor<2x4xf32, #tiler.mem<"L2">>
 
-// BAD: tiler-opt: error: size of memory level 'L2' must be positive, got 0 bytes
+// BAD: tiler-opt: error: argument --l2: a level size must be from 1 to 1099511627776 bytes (1 TiB), got 0
 
 // DIAG: invalid memory hierarchy: default memory level 'L7' is not a level of the hierarchy; levels: 'L3', 'L2', 'L1'
