@@ -10,6 +10,7 @@ solutions) of MiniMalloc.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import re
@@ -62,10 +63,13 @@ def lower_bound(blocks: Sequence[Block]) -> int:
 
 def busiest_time(blocks: Sequence[Block]) -> tuple[int, list[int]]:
     """When the most bytes are live (the first such time), and the blocks live then."""
-    times = sorted({b.lower for b in blocks})
-    best_t, best_live = 0, -1
-    for t in times:
-        live = sum(b.size for b in blocks if b.lower <= t < b.upper)
+    events: dict[int, int] = {}
+    for b in blocks:
+        events[b.lower] = events.get(b.lower, 0) + b.size
+        events[b.upper] = events.get(b.upper, 0) - b.size
+    best_t, best_live, live = 0, -1, 0
+    for t in sorted(events):
+        live += events[t]
         if live > best_live:
             best_t, best_live = t, live
     return best_t, [i for i, b in enumerate(blocks) if b.lower <= best_t < b.upper]
@@ -79,8 +83,9 @@ def peak(blocks: Sequence[Block], offsets: Sequence[int]) -> int:
 def check_placement(blocks: Sequence[Block], offsets: Sequence[int], capacity: int) -> None:
     """Raise AllocationError naming the first violation; independent of every solver.
 
-    A sweep over time keeps the live blocks sorted by offset, so the check is
-    O(n log n + n * live) rather than pairwise."""
+    A sweep over time keeps the live blocks sorted by offset (they never overlap, so a new
+    block can only collide with its two neighbours in that order): O(n log n), with
+    list insertions that move pointers in C, rather than pairwise."""
     if len(offsets) != len(blocks):
         raise AllocationError(f"{len(offsets)} offsets for {len(blocks)} blocks")
     for b, o in zip(blocks, offsets):
@@ -88,19 +93,32 @@ def check_placement(blocks: Sequence[Block], offsets: Sequence[int], capacity: i
             raise AllocationError(f"block {b.id} at [{o}, {o + b.size}) is outside the capacity {capacity}")
         if o % b.alignment:
             raise AllocationError(f"block {b.id} at offset {o} is not {b.alignment}-byte aligned")
-    order = sorted(range(len(blocks)), key=lambda i: (blocks[i].lower, i))
-    live: list[int] = []
-    for i in order:
+    # ends before starts at the same step: lifetimes are half-open
+    events = sorted(
+        [(b.lower, 1, i) for i, b in enumerate(blocks) if b.size] + [(b.upper, 0, i) for i, b in enumerate(blocks) if b.size]
+    )
+    live_offsets: list[int] = []  # sorted; distinct, as live blocks are disjoint and not empty
+    live_ids: list[int] = []
+    for _, starts, i in events:
         b, o = blocks[i], offsets[i]
-        live = [j for j in live if blocks[j].upper > b.lower]
-        for j in live:
+        k = bisect.bisect_left(live_offsets, o)
+        if not starts:
+            del live_offsets[k], live_ids[k]
+            continue
+        for j in (live_ids[k - 1] if k else None, live_ids[k] if k < len(live_ids) else None):
+            if j is None:
+                continue
             oj, sj = offsets[j], blocks[j].size
-            if b.size and sj and o < oj + sj and oj < o + b.size:
+            if o < oj + sj and oj < o + b.size:
+                first, second = (j, i) if (blocks[j].lower, j) < (b.lower, i) else (i, j)
+                bf, bs = blocks[first], blocks[second]
+                of, os_ = offsets[first], offsets[second]
                 raise AllocationError(
-                    f"blocks {blocks[j].id} [{oj}, {oj + sj}) and {b.id} [{o}, {o + b.size}) overlap "
-                    f"while both are live (steps [{max(b.lower, blocks[j].lower)}, {min(b.upper, blocks[j].upper)}))"
+                    f"blocks {bf.id} [{of}, {of + bf.size}) and {bs.id} [{os_}, {os_ + bs.size}) overlap "
+                    f"while both are live (steps [{max(bf.lower, bs.lower)}, {min(bf.upper, bs.upper)}))"
                 )
-        live.append(i)
+        live_offsets.insert(k, o)
+        live_ids.insert(k, i)
 
 
 # -- MiniMalloc's CSV format ------------------------------------------------------------
@@ -131,6 +149,12 @@ def read_csv(text: str, source: str = "input") -> list[Block]:
         numbers = {h: row[col[h]].strip() for h in ("lower", "upper", "size", "alignment") if h in col}
         if not all(_INTEGER.fullmatch(v) for v in numbers.values()):
             raise AllocationError(f"{source}:{line}: lower, upper, size (and alignment) must be integers")
+        if any(len(v.lstrip("-").lstrip("0")) > 19 for v in numbers.values()):
+            # beyond LIMIT; int() of thousands of digits would fail, or take long
+            raise AllocationError(
+                f"{source}:{line}: block {row[col['id']].strip()[:60]}: a value of 2**60 or more "
+                "(the solver works in 64-bit integers)"
+            )
         values = {h: int(v) for h, v in numbers.items()}
         alignment = values.get("alignment", 1)
         ident = row[col["id"]].strip()
@@ -145,9 +169,12 @@ def read_csv(text: str, source: str = "input") -> list[Block]:
 
 
 def write_csv(blocks: Sequence[Block], offsets: Sequence[int]) -> str:
+    """MiniMalloc's CSV with an offset column; ids with commas, quotes or line breaks are
+    quoted (RFC 4180), so `read_csv` reads back exactly what was written."""
     out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
     aligned = any(b.alignment != 1 for b in blocks)
-    out.write("id,lower,upper,size" + (",alignment" if aligned else "") + ",offset\n")
+    writer.writerow(["id", "lower", "upper", "size", *(["alignment"] if aligned else []), "offset"])
     for b, o in zip(blocks, offsets):
-        out.write(f"{b.id},{b.lower},{b.upper},{b.size}" + (f",{b.alignment}" if aligned else "") + f",{o}\n")
+        writer.writerow([b.id, b.lower, b.upper, b.size, *([b.alignment] if aligned else []), o])
     return out.getvalue()

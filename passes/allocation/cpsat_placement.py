@@ -9,34 +9,52 @@ single-threaded with a fixed seed and a deterministic time budget, so results re
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from tiler_passes.allocation.blocks import AllocationError, Block, lower_bound, peak
 from tiler_passes.allocation.tetris import drop
 
 
-def greedy_hint(blocks: Sequence[Block], fixed: Mapping[int, int]) -> list[int] | None:
-    """Largest-first drop around the fixed blocks; None if it collides with them."""
-    order = sorted((i for i in range(len(blocks)) if i not in fixed), key=lambda i: (-blocks[i].size, i))
-    offsets = [0] * len(blocks)
+def greedy_hint(blocks: Sequence[Block], fixed: Mapping[int, int], deadline: float | None = None) -> list[int] | None:
+    """Largest-first best fit around the fixed blocks: each block at the lowest top (or 0)
+    of the placed blocks it overlaps in time where it collides with none of them. None
+    when the deadline passes first (the hint is optional) or the sizes are beyond int64.
+
+    Vectorised per block: with the overlapping placed intervals sorted by offset and the
+    running maximum of their ends, a candidate c collides iff the intervals starting below
+    c + size reach above c, one searchsorted for all candidates at once."""
+    n = len(blocks)
+    if sum(b.size + b.alignment for b in blocks) + max(fixed.values(), default=0) >= 1 << 62:
+        return None
+    lower = np.array([b.lower for b in blocks], dtype=np.int64)
+    upper = np.array([b.upper for b in blocks], dtype=np.int64)
+    size = np.array([b.size for b in blocks], dtype=np.int64)
+    offsets = np.zeros(n, dtype=np.int64)
+    placed = np.zeros(n, dtype=bool)
     for i, o in fixed.items():
-        offsets[i] = o
-    placed = list(fixed)
-    for i in order:
+        offsets[i], placed[i] = o, True
+    order = sorted((i for i in range(n) if i not in fixed), key=lambda i: (-blocks[i].size, i))
+    for k, i in enumerate(order):
+        if deadline is not None and not k & 63 and time.monotonic() > deadline:
+            return None
         b = blocks[i]
-        candidates = sorted({0, *(offsets[j] + blocks[j].size for j in placed)})
-        for c in candidates:
-            c = -(-c // b.alignment) * b.alignment
-            if all(
-                not blocks[j].overlaps_in_time(b) or c + b.size <= offsets[j] or offsets[j] + blocks[j].size <= c
-                for j in placed
-            ):
-                offsets[i] = c
-                break
-        placed.append(i)
-    return offsets
+        near = placed & (lower < b.upper) & (upper > b.lower)
+        starts, ends = offsets[near], offsets[near] + size[near]
+        by_start = np.argsort(starts, kind="stable")
+        starts, reach = starts[by_start], np.maximum.accumulate(ends[by_start]) if len(ends) else ends
+        candidates = np.unique(np.append(ends, 0))
+        aligned = -(-candidates // b.alignment) * b.alignment
+        below = np.searchsorted(starts, aligned + b.size, side="left")
+        free = (below == 0) | (reach[np.maximum(below - 1, 0)] <= aligned) if len(starts) else np.ones(len(aligned), bool)
+        if b.size == 0:
+            free[:] = True
+        offsets[i] = aligned[int(np.argmax(free))]  # the highest end is always free
+        placed[i] = True
+    return offsets.tolist()
 
 
 def cpsat_placement(
@@ -48,7 +66,9 @@ def cpsat_placement(
     wall_limit: float | None = None,
 ) -> list[int]:
     """`time_limit` is CP-SAT's deterministic time (reproducible placements);
-    `wall_limit`, when given, also caps the wall-clock seconds (benchmarks)."""
+    `wall_limit`, when given, also caps the wall-clock seconds (benchmarks) of the whole
+    call: the hint stops when it is spent, and the solver gets what remains."""
+    began = time.monotonic()
     fixed = dict(fixed or {})
     if not blocks:
         return []
@@ -73,7 +93,7 @@ def cpsat_placement(
     live = [i for i, b in enumerate(blocks) if b.size > 0]
     m.AddNoOverlap2D([x_intervals[i] for i in live], [y_intervals[i] for i in live])
     m.Minimize(peak_var)
-    hint = greedy_hint(blocks, fixed)
+    hint = greedy_hint(blocks, fixed, None if wall_limit is None else began + wall_limit / 2)
     if hint is not None and peak(blocks, hint) <= capacity:
         for s, o in zip(starts, hint):
             m.AddHint(s, o)
@@ -82,7 +102,7 @@ def cpsat_placement(
     solver.parameters.random_seed = seed
     solver.parameters.max_deterministic_time = time_limit
     if wall_limit is not None:
-        solver.parameters.max_time_in_seconds = wall_limit
+        solver.parameters.max_time_in_seconds = max(wall_limit - (time.monotonic() - began), 0.01)
     status = solver.Solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if status == cp_model.INFEASIBLE:
