@@ -24,6 +24,7 @@ from xdsl.utils.exceptions import DiagnosticException
 from tiler_dialect.attributes import ARENA_ATTR, memory_level_of
 from tiler_dialect.hierarchy import MemoryHierarchy
 from tiler_dialect.ops import TilerOp
+from tiler_dialect.program import check_defined_before_use, main_function
 from tiler_passes.allocation.address_check import check_addresses
 from tiler_passes.allocation.annotate import write_placement
 from tiler_passes.allocation.blocks import AllocationError, Block, busiest_time, check_placement, lower_bound, peak
@@ -31,21 +32,31 @@ from tiler_passes.allocation.external import external_minimalloc
 from tiler_passes.allocation.memory_map import MemoryMap, check_memory_map, compute_memory_map
 from tiler_passes.allocation.plot import write_memory_map_html
 from tiler_passes.allocation.strategies import place
+from tiler_passes.home_capacity import check_home_capacity
+from tiler_passes.options import (
+    ALLOCATION_STRATEGIES,
+    DEFAULT_ALIGNMENT,
+    DEFAULT_ALLOCATION_STRATEGY,
+    DEFAULT_ALLOCATION_TIMEOUT,
+    DEFAULT_SEARCH_STRATEGY,
+    SEARCH_STRATEGIES,
+    OptionError,
+    check_alignment,
+    check_choice,
+    check_seed,
+    check_timeout,
+)
+from tiler_passes.output_files import write_output
 from tiler_passes.tiling.bufferize import bufferize_and_tile, op_name
 from tiler_passes.tiling.estimate import Estimate, double_buffered, estimate
 from tiler_passes.tiling.problem import Problem, align_up, problem_of
-from tiler_passes.tiling.schedule import OpTiling, check_tiling, max_extents, region_extent
-from tiler_passes.tiling.solver import STRATEGIES, Infeasible, Solution, SolverOptions, solve
+from tiler_passes.tiling.schedule import OpTiling, ScheduleError, check_tiling, max_extents, region_extent
+from tiler_passes.tiling.solver import Infeasible, Solution, SolverOptions, solve
 from tiler_passes.tiling.traffic import Traffic, compulsory_bytes, exact_traffic
 
 
 class TilingError(DiagnosticException):
     """The model cannot be tiled as asked; the message says why."""
-
-
-def _check_alignment(alignment: int, error: type[DiagnosticException]) -> None:
-    if alignment < 1 or alignment & (alignment - 1):
-        raise error(f"alignment must be a power of two number of bytes, got {alignment}")
 
 
 class MemoryAllocationError(DiagnosticException):
@@ -67,7 +78,9 @@ class LayerSchedule:
 
     def tile_shapes(self) -> dict[str, list[int]]:
         """Per operand, the shape of one compute-level buffer."""
-        extents = max_extents(self.problem.desc, self.tiling)[-1]
+        per_level = max_extents(self.problem.desc, self.tiling)
+        # no level below home (home is the compute level): the op runs on whole operands
+        extents = per_level[-1] if per_level else [d.size for d in self.problem.desc.dims]
         accesses = [*self.problem.desc.inputs, *self.problem.desc.outputs]
         return {
             name: region_extent(a, extents, shape)
@@ -122,20 +135,32 @@ class Tiler:
         self.memoryHierarchy = memoryHierarchy.validate()
         self.testName = testName
         self.workDir = workDir
-        self.searchStrategy: Literal["cycles", "max", "min", "random-max"] = "cycles"
+        self.searchStrategy: Literal["cycles", "max", "min", "random-max"] = DEFAULT_SEARCH_STRATEGY
         """"cycles" minimises the cost model; "max"/"min"/"random-max" maximise / minimise the
         compute level's tile bytes (seeded random ties), as in the reference."""
-        self.memoryAllocStrategy: Literal["TetrisRandom", "TetrisCo-Opt", "MiniMalloc"] = "MiniMalloc"
+        self.memoryAllocStrategy: Literal["TetrisRandom", "TetrisCo-Opt", "MiniMalloc"] = DEFAULT_ALLOCATION_STRATEGY
         self.visualizeMemoryAlloc = False
         self.doubleBuffer = True
-        self.alignment = 4
+        self.alignment = DEFAULT_ALIGNMENT
         self.seed = 0
         self.timeLimit = 10.0
-        self.allocationTimeLimit = 60.0
+        self.allocationTimeLimit = DEFAULT_ALLOCATION_TIMEOUT
         """Seconds per level for MiniMalloc (and CP-SAT's deterministic budget for Co-Opt)."""
         self._layers: list[tuple[str, TilerOp, Problem]] = []
         self._worstCaseBufferSize: dict[str, int] = {}
         self._solved: dict[tuple, Solution] = {}
+
+    def _check_options(self, error: type[DiagnosticException]) -> None:
+        """The attributes a user set, checked as the flags and pass options are."""
+        try:
+            check_alignment(self.alignment)
+            check_seed(self.seed)
+            check_choice(self.searchStrategy, SEARCH_STRATEGIES, "search strategy")
+            check_choice(self.memoryAllocStrategy, ALLOCATION_STRATEGIES, "allocation strategy")
+            check_timeout(self.timeLimit, "timeLimit")
+            check_timeout(self.allocationTimeLimit, "allocationTimeLimit")
+        except OptionError as e:
+            raise error(str(e)) from None
 
     @property
     def worstCaseBufferSize(self) -> dict[str, int]:
@@ -183,7 +208,9 @@ class Tiler:
 
     def setupModel(self, module: ModuleOp) -> list[Problem]:
         """Build one tiling problem per layer (the CP-SAT models are built when solved)."""
-        _check_alignment(self.alignment, TilingError)
+        self._check_options(TilingError)
+        check_defined_before_use(module)
+        check_home_capacity(module)
         schedule = self.schedule(module)
         if not self.assertLayerWiseTiling(schedule):
             raise TilingError("only layer-wise tiling is supported")
@@ -191,8 +218,6 @@ class Tiler:
             raise TilingError(
                 f"every tensor must live in the home level {self.memoryHierarchy.defaultName} before tiling"
             )
-        if self.searchStrategy not in STRATEGIES:
-            raise TilingError(f"unknown search strategy {self.searchStrategy!r}; known: {', '.join(STRATEGIES)}")
         counter: dict[str, int] = {}
         self._layers = []
         for (op,) in schedule:
@@ -242,8 +267,6 @@ class Tiler:
         counts, and no two buffers sharing bytes while both are in use (raises
         MemoryAllocationError)."""
         if isinstance(tilingSolution, ModuleOp):
-            from tiler_tools.executor.interpreter import main_function
-
             hierarchy = self.memoryHierarchy
             capacities = {name: level.size for name, level in hierarchy.memoryLevels.items()}
             try:
@@ -254,7 +277,7 @@ class Tiler:
         for layer in tilingSolution.layers:
             try:
                 check_tiling(layer.problem.desc, layer.tiling)
-            except AssertionError as e:
+            except ScheduleError as e:
                 raise TilingError(f"{layer.problem.label}: invalid schedule: {e}") from None
             extents = max_extents(layer.problem.desc, layer.tiling)
             for h, level in enumerate(layer.tiling.levels):
@@ -273,8 +296,6 @@ class Tiler:
 
     def tile(self, module: ModuleOp) -> TilingSolution:
         """Solve, check and rewrite `module` (its @main) into tiled loop nests."""
-        from tiler_tools.executor.interpreter import main_function
-
         start = time.perf_counter()
         self.setupModel(module)
         solution = self.computeTilingSchedule()
@@ -296,12 +317,11 @@ class Tiler:
     def computeMemoryMap(self, module: ModuleOp) -> MemoryMap:
         """Per level, every buffer of the tiled module as a block: lifetime in schedule
         steps (half-open), size in bytes times its buffer count (aligned)."""
-        from tiler_tools.executor.interpreter import main_function
-
-        _check_alignment(self.alignment, MemoryAllocationError)
+        self._check_options(MemoryAllocationError)
         if any(isinstance(v.type, TensorType) for op in module.walk() for v in op.results):
             raise MemoryAllocationError("allocation needs tiled (bufferized) IR: run the tile pass first")
         main = main_function(module)
+        check_defined_before_use(module)
         if any(ARENA_ATTR in op.attributes for op in main.body.block.ops):
             raise MemoryAllocationError("the module is allocated already (it has arenas)")
         try:
@@ -332,8 +352,6 @@ class Tiler:
         """Place every level's blocks with `memoryAllocStrategy`, check the placement
         (inside the capacity, aligned, no two live blocks overlapping), and write it into
         the IR: one arena per level, every buffer a view at its offset."""
-        from tiler_tools.executor.interpreter import main_function
-
         self._worstCaseBufferSize = {}
         for level, mblocks in memoryMap.levels.items():
             blocks = [b.block for b in mblocks]
@@ -371,13 +389,11 @@ class Tiler:
         written to `path` or `<workDir>/<testName>_memory_map.html` when given)."""
         import os
 
-        from tiler_tools.files import write_atomically
-
         page = write_memory_map_html(memoryMap, self._worstCaseBufferSize, list(self.memoryHierarchy.memoryLevels))
         if path is None and self.workDir:
             path = os.path.join(self.workDir, f"{self.testName or 'network'}_memory_map.html")
         if path is not None:
-            write_atomically(path, page)
+            write_output(path, page, "the memory-map view")
         return page
 
     def allocate(self, module: ModuleOp) -> MemoryMap:

@@ -21,7 +21,7 @@ from tiler_passes.tiler import MemoryAllocationError, Tiler
 from tiler_tools import tiler_opt
 from tiler_tools.executor import execute
 from tiler_tools.executor.errors import ExecutionError
-from tiler_tools.executor.interpreter import main_function
+from tiler_dialect.program import main_function
 from tiler_tools.onnx_frontend import import_onnx
 
 KIB = 1024

@@ -98,18 +98,38 @@ def region_extent(access: OperandAccess, extents: Sequence[int], shape: Sequence
     return out
 
 
+class ScheduleError(ValueError):
+    """A schedule that breaks the structural rules; the message names the rule."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:  # a real check: it must not vanish under `python -O` as assert would
+        raise ScheduleError(message)
+
+
 def check_tiling(desc: TilingDescription, tiling: OpTiling) -> None:
-    """Structural rules every schedule obeys (a violation is a tiler bug)."""
+    """Structural rules every schedule obeys; ScheduleError names the first one broken."""
     last = len(tiling.levels) - 1
     for i, level in enumerate(tiling.levels):
-        assert len(level.counts) == len(desc.dims)
-        assert sorted(level.order) == sorted(d for d, c in enumerate(level.counts) if c > 1)
-        assert len(level.slots) == len(desc.inputs) + 1 and all(s >= 1 for s in level.slots)
+        where = f"level {level.level}"
+        _require(len(level.counts) == len(desc.dims), f"{where}: {len(level.counts)} tile counts for {len(desc.dims)} dims")
+        split = sorted(d for d, c in enumerate(level.counts) if c > 1)
+        _require(sorted(level.order) == split, f"{where}: the loop order {list(level.order)} must list exactly the split dims {split}")
+        _require(
+            len(level.slots) == len(desc.inputs) + 1 and all(s >= 1 for s in level.slots),
+            f"{where}: one buffer count >= 1 per operand ({len(desc.inputs) + 1}), got {list(level.slots)}",
+        )
         for d, (dim, c) in enumerate(zip(desc.dims, level.counts)):
-            assert c >= 1
+            _require(c >= 1, f"{where}: dim {dim.name} has tile count {c}, below 1")
             if c > 1:
-                assert dim.tileable, f"dim {dim.name} is split but must stay whole"
+                _require(dim.tileable, f"{where}: dim {dim.name} is split but must stay whole")
                 if dim.kind == IterKind.REDUCTION:
-                    assert i == last and desc.combine == "sum", "reductions split only at the compute level"
+                    _require(
+                        i == last and desc.combine == "sum",
+                        f"{where}: reduction dim {dim.name} may be split only at the compute level of an op that sums",
+                    )
         reductions = [d for d in level.order if desc.dims[d].kind == IterKind.REDUCTION]
-        assert level.order[len(level.order) - len(reductions) :] == tuple(reductions), "reductions innermost"
+        _require(
+            level.order[len(level.order) - len(reductions) :] == tuple(reductions),
+            f"{where}: reduction loops must be innermost",
+        )

@@ -37,6 +37,7 @@ from xdsl.interpreters.scf import ScfFunctions
 from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR
 from tiler_dialect.ops import ALL_OPS, NAME_ATTR, TilerOp, element_dtype
 from tiler_dialect.ops.dma import DmaStartOp, DmaWaitOp
+from tiler_dialect.program import check_defined_before_use, main_function
 from tiler_tools.executor.compute import run_compute
 from tiler_tools.executor.dma import DmaEngine
 from tiler_tools.executor.errors import ExecutionError
@@ -94,13 +95,6 @@ class ReturnChecksDma(FuncFunctions):
     def run_return(self, interpreter: Interpreter, op: func.ReturnOp, args: tuple[Any, ...]):
         self.dma.check_idle(op)
         return ReturnedValues(args), ()
-
-
-def main_function(module: ModuleOp) -> func.FuncOp:
-    funcs = [op for op in module.walk() if isinstance(op, func.FuncOp) and op.sym_name.data == "main"]
-    if len(funcs) != 1:
-        raise ExecutionError("the module must define exactly one function @main")
-    return funcs[0]
 
 
 def _names(attrs: Any, count: int, kind: str) -> list[str]:
@@ -167,6 +161,7 @@ def execute(
     Works on the IR of every stage: tensors, or memrefs with loops and DMA (checked for
     hazards as it runs). If `counters` is given, it receives the DMA traffic the run
     moved: "dma_bytes" and "dma_transfers"."""
+    check_defined_before_use(module)
     arg_sig, res_sig = signature(module)
     missing = [n for n, _ in arg_sig if n not in inputs]
     if missing:
