@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 BUILD  := build
 EXAMPLE := examples/kws_dscnn
 
-.PHONY: demo test pytest lit bench clean
+.PHONY: demo test pytest lit fuzz bench clean
 
 # (Re)install when the project's metadata changes; the install is editable, so source
 # edits need no reinstall.
@@ -48,6 +48,15 @@ pytest: $(STAMP)
 
 lit: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lit -v tests/filecheck
+
+# The long fuzz run: 10,000 seeded cases (malformed models, IR, hierarchy files, CSVs,
+# flags and pipelines; random valid graphs checked against onnxruntime at every stage),
+# counts per outcome; exit 1 if any case ends in a traceback, hang, changed input,
+# leftover output or wrong result. `make test` runs a quick slice (tests/fuzz/test_fuzz.py).
+FUZZ_CASES ?= 10000
+FUZZ_SEED ?= 0
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --cases $(FUZZ_CASES) --jobs 2 --seed $(FUZZ_SEED) --save-failures $(BUILD)/fuzz-failures
 
 # The figures of BRIEF section 7 for the shared models (docs/benchmarks.md keeps them).
 bench: $(STAMP)
