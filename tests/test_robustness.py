@@ -649,3 +649,35 @@ def test_malloc_honours_its_timeout(tmp_path, strategy):
     code = tiler_malloc.main([str(src), "--capacity", str(1 << 20), "--timeout", "1e-9", "--strategy", strategy, "-o", str(tmp_path / "o.csv")])
     assert time.monotonic() - began < 30
     assert code == 1 and not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("element", ["bf16", "f80", "i3", "f128"])
+def test_element_types_without_a_numpy_dtype_are_clear_errors(tmp_path, element):
+    t = f'tensor<2x{element}, #tiler.mem<"L2">>'
+    path = tmp_path / "m.mlir"
+    path.write_text(
+        f'func.func @main(%x: {t}) -> {t} {{\n  %y = tiler.relu %x : ({t}) -> {t}\n  func.return %y : {t}\n}}\n'
+    )
+    for args in ([], ["--tile"]):
+        code, _, err = opt(path, *args)
+        assert_clear_error(code, err)
+        assert f"element type {element} is not supported" in err
+    code, _, err = run_tool(tiler_run.main, [str(path), "--inputs", str(tmp_path / "none.npz")])
+    assert_clear_error(code, err, tool="tiler-run")
+
+
+def test_attributes_of_ops_without_an_onnx_schema_are_checked_by_kind(tmp_path):
+    """LayerNormalization below opset 17 (as Deeploy's CCT exports it) has no ONNX schema;
+    its attributes are checked against what the importer expects."""
+    scale = numpy_helper.from_array(np.ones(4, np.float32), "s")
+    node = helper.make_node("LayerNormalization", ["x", "s"], ["y"], epsilon=1e-5)
+    node.attribute[0].type = onnx.AttributeProto.INTS
+    node.attribute[0].ClearField("f")
+    node.attribute[0].ints.extend([1, 2])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [scale])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), path)
+    code, _, err = opt(path)
+    assert_clear_error(code, err)
+    assert "attribute 'epsilon' must be a number, got a list" in err

@@ -34,6 +34,9 @@ import numpy as np
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     AnyFloat,
+    Float16Type,
+    Float32Type,
+    Float64Type,
     ArrayAttr,
     DenseArrayBase,
     IndexType,
@@ -131,17 +134,29 @@ def normalize_axis(axis: int, rank: int, what: str = "axis") -> int:
     return axis % rank if rank else 0
 
 
+class UnsupportedElementType(VerifyException):
+    """An element type the tiler has no numpy dtype for (f80, bf16, i3, complex, ...)."""
+
+
+_FLOATS = {Float16Type: np.float16, Float32Type: np.float32, Float64Type: np.float64}
+_INT_WIDTHS = (8, 16, 32, 64)
+SUPPORTED_ELEMENT_TYPES = "f16, f32, f64, i1, i8/i16/i32/i64 (signless or signed), ui8/ui16/ui32/ui64"
+
+
 def element_dtype(element_type: Attribute) -> np.dtype:
-    """numpy dtype of an MLIR element type (f16/f32/f64, iN/uiN, i1)."""
+    """numpy dtype of an MLIR element type (f16/f32/f64, iN/uiN for N in 8..64, i1);
+    UnsupportedElementType (a diagnostic) for any other."""
     if isinstance(element_type, IntegerType):
         width = element_type.width.data
         if width == 1:
             return np.dtype(np.bool_)
-        unsigned = element_type.signedness.data.name == "UNSIGNED"
-        return np.dtype(f"{'u' if unsigned else ''}int{width}")
-    if isinstance(element_type, AnyFloat):
-        return np.dtype(f"float{element_type.bitwidth}")
-    raise ValueError(f"no numpy dtype for element type {element_type}")
+        if width in _INT_WIDTHS:
+            unsigned = element_type.signedness.data.name == "UNSIGNED"
+            return np.dtype(f"{'u' if unsigned else ''}int{width}")
+    for kind, dtype in _FLOATS.items():
+        if isinstance(element_type, kind):
+            return np.dtype(dtype)
+    raise UnsupportedElementType(f"element type {element_type} is not supported; supported: {SUPPORTED_ELEMENT_TYPES}")
 
 
 def shaped_bytes(t: Attribute) -> int:
@@ -326,6 +341,8 @@ class TilerOp(IRDLOperation):
         for i, v in enumerate(self.inputs):
             verify_memory_level(v.type, self, f"input #{i}")
         verify_memory_level(self.result_type, self, "result" if self.res else "output")
+        for t in (*(v.type for v in self.inputs), self.result_type):
+            element_dtype(t.element_type)  # type: ignore[attr-defined]  # the kernels compute in numpy
 
         in_types = [v.type for v in self.inputs]
         element = type(self).infer_element_type(

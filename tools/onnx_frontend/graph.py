@@ -119,7 +119,15 @@ class Node:
         return node_label(self.proto.name, self.proto.op_type, self.proto.domain, list(self.proto.output))
 
     def attr(self, name: str, default: object = None) -> object:
-        return self.attrs.get(name, default)
+        """The attribute's value, or `default`. With a default, the value must be of the
+        default's kind (a number, a list, a string): ops ONNX has no schema for (custom
+        domains) are checked here rather than by the schema."""
+        value = self.attrs.get(name, default)
+        if default is not None and not _same_kind(value, default):
+            raise MalformedModel(
+                f"{self.label}: attribute '{name}' must be {_kind(default)}, got {_kind(value)} {_short(value)}"
+            )
+        return value
 
     def has_input(self, i: int) -> bool:
         return i < len(self.proto.input) and self.proto.input[i] != ""
@@ -401,7 +409,12 @@ class GraphBuilder:
                 + f". Supported: {supported_ops_text(self.converters)}"
             )
         else:
-            results = converter(node)
+            try:
+                results = converter(node)
+            except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError) as e:
+                # a converter meeting input it does not expect (odd but parsable ONNX) is a
+                # diagnostic about that node, not a crash
+                raise MalformedModel(f"{node.label}: cannot convert it: {type(e).__name__}: {_short(e)}") from e
             if id(proto) in self.fused:
                 results = [self._broadcast_rank(node, results[0], self.fused[id(proto)])]
         for name, value in zip(proto.output, results):
@@ -518,6 +531,25 @@ def _attribute_value(a: onnx.AttributeProto, expected: int | None, label: str) -
         except UnicodeDecodeError:
             raise MalformedModel(f"{label}: attribute '{a.name}' is not valid UTF-8 text") from None
     return value
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool | int | float | np.number):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
+
+
+def _same_kind(value: object, default: object) -> bool:
+    return _kind(value) == _kind(default)
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # Ops whose value is not a function of their inputs: folding them would freeze one sample.
