@@ -50,7 +50,18 @@ from tiler_passes.output_files import write_output
 from tiler_passes.tiling.bufferize import bufferize_and_tile, op_name
 from tiler_passes.tiling.estimate import Estimate, double_buffered, estimate
 from tiler_passes.tiling.problem import Problem, align_up, problem_of
-from tiler_passes.tiling.schedule import OpTiling, ScheduleError, check_tiling, max_extents, region_extent
+from tiler_dialect.schedule import (
+    SCHEDULE_ATTR,
+    OpTiling,
+    ScheduleAttr,
+    ScheduleError,
+    canonical,
+    check_tiling,
+    max_extents,
+    op_tiling,
+    region_extent,
+    schedule_attr,
+)
 from tiler_passes.tiling.solver import Infeasible, Solution, SolverOptions, solve
 from tiler_passes.tiling.traffic import Traffic, compulsory_bytes, exact_traffic
 
@@ -246,7 +257,7 @@ class Tiler:
                     self._solved[key] = solve(problem, self._options(), copies)
                 except Infeasible as e:
                     raise TilingError(str(e)) from None
-            tiling = self._solved[key].tiling
+            tiling = canonical(problem.desc, self._solved[key].tiling)
             solution.layers.append(
                 LayerSchedule(
                     name, op, problem, tiling,
@@ -257,6 +268,63 @@ class Tiler:
             )
         solution.compile_seconds = time.perf_counter() - start
         return solution
+
+    def chooseTiles(self, module: ModuleOp) -> TilingSolution:
+        """What the choose-tiles pass does: solve every layer and record its schedule in
+        the IR, as the op's `tiler.schedule` attribute (which apply-tiles reads)."""
+        start = time.perf_counter()
+        self.setupModel(module)
+        solution = self.computeTilingSchedule()
+        self.testTilingSolutionCorrectness(solution)
+        for layer in solution.layers:
+            layer.op.attributes[SCHEDULE_ATTR] = schedule_attr(layer.problem.desc, layer.tiling)
+        solution.compile_seconds = time.perf_counter() - start
+        return solution
+
+    def applyTiles(self, module: ModuleOp) -> None:
+        """What the apply-tiles pass does: rewrite every compute op into the loop nest its
+        `tiler.schedule` attribute describes (no solver), after checking the schedule fits
+        the op and every level's capacity."""
+        self._check_options(TilingError)
+        check_defined_before_use(module)
+        main = main_function(module)
+        hierarchy = self.memoryHierarchy
+        compute = hierarchy.computeName
+        counter: dict[str, int] = {}
+        tilings: dict[TilerOp, OpTiling | None] = {}
+        for (op,) in self.schedule(module):
+            name = op_name(op, counter)
+            label = f"'{name}' ({op.name})"
+            attr = op.attributes.get(SCHEDULE_ATTR)
+            if memory_level_of(op.res[0].type) == compute:
+                tilings[op] = None  # computed where it lives
+                continue
+            if not isinstance(attr, ScheduleAttr):
+                raise TilingError(f"{label} has no {SCHEDULE_ATTR}: run choose-tiles first, or give it one")
+            problem = problem_of(op, label, hierarchy)
+            try:
+                tiling = op_tiling(problem.desc, attr)
+            except ScheduleError as e:
+                raise TilingError(f"{label}: invalid schedule: {e}") from None
+            self._check_fits(problem, tiling)
+            tilings[op] = tiling
+        bufferize_and_tile(module, main, lambda op, name: tilings[op])
+
+    def _check_fits(self, problem: Problem, tiling: OpTiling) -> None:
+        """Every buffer count is an integer >= 1, every buffer size a multiple of the
+        alignment, and each level's buffers fit its capacity (TilingError)."""
+        extents = max_extents(problem.desc, tiling)
+        for h, level in enumerate(tiling.levels):
+            used = 0
+            for k, slots in enumerate(level.slots):
+                if not isinstance(slots, int) or slots < 1:
+                    raise TilingError(f"{problem.label}: buffer count {slots!r} is not an integer >= 1")
+                size = align_up(problem.region_bytes(k, extents[h]), self.alignment)
+                used += slots * size
+            if used > problem.capacities[h]:
+                raise TilingError(
+                    f"{problem.label}: tiles need {used} bytes of {level.level}, which holds {problem.capacities[h]}"
+                )
 
     def testTilingSolutionCorrectness(self, tilingSolution: TilingSolution | ModuleOp) -> None:
         """Every buffer count is an integer >= 1, every buffer size is a multiple of the
@@ -279,36 +347,13 @@ class Tiler:
                 check_tiling(layer.problem.desc, layer.tiling)
             except ScheduleError as e:
                 raise TilingError(f"{layer.problem.label}: invalid schedule: {e}") from None
-            extents = max_extents(layer.problem.desc, layer.tiling)
-            for h, level in enumerate(layer.tiling.levels):
-                used = 0
-                for k, slots in enumerate(level.slots):
-                    if not isinstance(slots, int) or slots < 1:
-                        raise TilingError(f"{layer.problem.label}: buffer count {slots!r} is not an integer >= 1")
-                    size = align_up(layer.problem.region_bytes(k, extents[h]), self.alignment)
-                    if size % self.alignment:
-                        raise TilingError(f"{layer.problem.label}: a buffer of {size} bytes is not {self.alignment}-byte aligned")
-                    used += slots * size
-                if used > layer.problem.capacities[h]:
-                    raise TilingError(
-                        f"{layer.problem.label}: tiles need {used} bytes of {level.level}, which holds {layer.problem.capacities[h]}"
-                    )
+            self._check_fits(layer.problem, layer.tiling)
 
     def tile(self, module: ModuleOp) -> TilingSolution:
-        """Solve, check and rewrite `module` (its @main) into tiled loop nests."""
+        """The tile pass: choose-tiles, then apply-tiles (solve, record, check, rewrite)."""
         start = time.perf_counter()
-        self.setupModel(module)
-        solution = self.computeTilingSchedule()
-        self.testTilingSolutionCorrectness(solution)
-        tilings = solution.by_op()
-        compute = self.memoryHierarchy.computeName
-
-        def choose(op: TilerOp, name: str) -> OpTiling | None:
-            if self.memoryHierarchy.defaultName == compute:
-                return None  # everything already lives where compute reads
-            return tilings[op]
-
-        bufferize_and_tile(module, main_function(module), choose)
+        solution = self.chooseTiles(module)
+        self.applyTiles(module)
         solution.compile_seconds = time.perf_counter() - start
         return solution
 

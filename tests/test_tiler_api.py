@@ -152,7 +152,7 @@ def test_balanced_tiles():
     tiler.searchStrategy = "min"
     tiler.setupModel(model(text, l1=5000))
     layer = tiler.computeTilingSchedule().layers[0]
-    from tiler_passes.tiling.schedule import balanced, max_extents
+    from tiler_dialect.schedule import balanced, max_extents
 
     for count, dim in zip(layer.tiling.levels[0].counts, layer.problem.desc.dims):
         sizes = [hi - lo for lo, hi in balanced(dim.size, count)]

@@ -10,9 +10,10 @@ from tiler_dialect.attributes import (
 )
 from tiler_dialect.ops import ALL_OPS
 from tiler_dialect.ops.dma import DmaStartOp, DmaWaitOp
+from tiler_dialect.schedule import LevelScheduleAttr, ScheduleAttr
 
 Tiler = Dialect(
     "tiler",
     [*ALL_OPS, DmaStartOp, DmaWaitOp],
-    [MemorySpaceAttr, MemoryLevelAttr, MemoryHierarchyAttr, LinkCostAttr],
+    [MemorySpaceAttr, MemoryLevelAttr, MemoryHierarchyAttr, LinkCostAttr, ScheduleAttr, LevelScheduleAttr],
 )

@@ -3,7 +3,7 @@ results are the graph's inputs and outputs."""
 
 from __future__ import annotations
 
-from xdsl.dialects import func
+from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import DiagnosticException
 
@@ -29,9 +29,14 @@ def main_function(module: ModuleOp) -> func.FuncOp:
 
 def check_defined_before_use(module: ModuleOp) -> None:
     """Every operand is defined before its use: by an earlier op of an enclosing block or
-    as an enclosing block's argument. xDSL's verifier does not check dominance, and IR
-    edited by hand can break it; the passes and the executor walk programs in order and
-    need it. Regions of several blocks (unstructured control flow) are not checked here."""
+    as an enclosing block's argument; and every `memref.get_global` names a global of the
+    module. xDSL's verifier checks neither, and IR edited by hand can break both; the
+    passes and the executor walk programs in order and need them. Regions of several
+    blocks (unstructured control flow) are not checked for order here."""
+    globals_ = {op.sym_name.data for op in module.body.block.ops if isinstance(op, memref.GlobalOp)}
+    for op in module.walk():
+        if isinstance(op, memref.GetGlobalOp) and op.name_.root_reference.data not in globals_:
+            raise ProgramError(f"memref.get_global @{op.name_.root_reference.data} names no memref.global of the module")
     defined: set[int] = set()
 
     def visit_block(block) -> None:

@@ -129,6 +129,34 @@ class TilingDescription:
     def full_box(self) -> tuple[tuple[int, int], ...]:
         return tuple((0, d.size) for d in self.dims)
 
+    def nested_output_dims(self) -> list[tuple[int, tuple[int, ...]]]:
+        """(inner, outers) pairs: a tile's output region is written back as one box, which
+        is exact only if the box the map covers is all written. Where an output index
+        combines dims (a grouped conv's channel g * M + m), an inner dim taken in part
+        makes the covered set a strided comb unless every outer dim is taken one index at
+        a time: so a tile that does not cover `inner` whole must have extent 1 in each
+        of `outers` (the dims of larger coefficient in the same output index)."""
+        pairs: list[tuple[int, tuple[int, ...]]] = []
+        for access in self.outputs:
+            for expr in access.map.results:
+                terms = sorted(linear_form(expr).coeffs, key=lambda dc: -abs(dc[1]))
+                for j in range(1, len(terms)):
+                    pairs.append((terms[j][0], tuple(d for d, _ in terms[:j])))
+        return pairs
+
+    def inexact_output(self, extents: Sequence[int]) -> str | None:
+        """Why a tile of these extents would write a box it does not cover, or None."""
+        for inner, outers in self.nested_output_dims():
+            if extents[inner] < self.dims[inner].size:
+                wide = [d for d in outers if extents[d] > 1]
+                if wide:
+                    names = ", ".join(self.dims[d].name for d in wide)
+                    return (
+                        f"dim {self.dims[inner].name} is split, so the output index it shares with "
+                        f"{names} would not be a box: take {names} one at a time (tile extent 1)"
+                    )
+        return None
+
     def region(
         self, access: OperandAccess, box: Sequence[tuple[int, int]]
     ) -> tuple[tuple[int, int], ...]:

@@ -31,7 +31,25 @@ def _tile():
     return TilePass
 
 
+def _choose_tiles():
+    from tiler_passes.choose_tiles import ChooseTilesPass
+
+    return ChooseTilesPass
+
+
+def _apply_tiles():
+    from tiler_passes.apply_tiles import ApplyTilesPass
+
+    return ApplyTilesPass
+
+
 TILER_UNIVERSE = Universe(
     all_dialects={"tiler": _dialect},
-    all_passes={"set-memory-hierarchy": _set_memory_hierarchy, "tile": _tile, "allocate": _allocate},
+    all_passes={
+        "set-memory-hierarchy": _set_memory_hierarchy,
+        "choose-tiles": _choose_tiles,
+        "apply-tiles": _apply_tiles,
+        "tile": _tile,
+        "allocate": _allocate,
+    },
 )

@@ -15,7 +15,7 @@ from xdsl.utils.exceptions import ArgSpecParseError
 from tiler_passes.options import OptionError
 from tiler_tools.diagnostics import UsageError
 
-TILER_PASSES = ("set-memory-hierarchy", "tile", "allocate")
+TILER_PASSES = ("set-memory-hierarchy", "choose-tiles", "apply-tiles", "tile", "allocate")
 
 
 def _suggest(name: str, known: list[str]) -> str:

@@ -28,9 +28,9 @@ from xdsl.utils.exceptions import DiagnosticException
 
 from tiler_dialect.attributes import hierarchy_of, memory_level_of
 from tiler_dialect.ops import NAME_ATTR, ReshapeOp, TilerOp
-from tiler_passes.tiling.codegen import OpCodegen
+from tiler_passes.tiling.codegen import OpCodegen, kept_attributes
 from tiler_passes.tiling.emit import Emitter
-from tiler_passes.tiling.schedule import OpTiling
+from tiler_dialect.schedule import OpTiling
 
 ChooseTiling = Callable[[TilerOp, str], OpTiling | None]
 """For a compute op and its name: its schedule, or None to compute it in place (when its
@@ -114,7 +114,7 @@ def bufferize_and_tile(module: ModuleOp, main: func.FuncOp, choose: ChooseTiling
                 if levels != {compute_level}:
                     raise DiagnosticException(f"{op.display_name}: no schedule for an op outside the compute level")
                 props = {k: v for k, v in op.properties.items() if k != "operandSegmentSizes"}
-                em.emit(type(op)(inputs, outputs=[result], properties=props, attributes=dict(op.attributes)))
+                em.emit(type(op)(inputs, outputs=[result], properties=props, attributes=kept_attributes(op)))
             else:
                 OpCodegen(em, op, tiling, inputs, result, name).run()
             values[op.res[0]] = result

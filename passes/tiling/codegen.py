@@ -33,7 +33,8 @@ from tiler_dialect.ops.base import TileBox
 from tiler_dialect.ops.dma import DmaStartOp, DmaWaitOp
 from tiler_dialect.tiling import OperandAccess, OutOfBounds, TilingDescription, linear_form
 from tiler_passes.tiling.emit import Emitter, Index, memref_type
-from tiler_passes.tiling.schedule import (
+from tiler_dialect.schedule import (
+    SCHEDULE_ATTR,
     LevelTiling,
     OpTiling,
     max_extents,
@@ -265,7 +266,12 @@ class OpCodegen:
             [n if isinstance(n, int) else em.value(n) for _, n in box],
             self.shapes,
         )
-        self.em.emit(type(op)(inputs, outputs=[output], tile=tile, properties=props, attributes=dict(op.attributes)))
+        self.em.emit(type(op)(inputs, outputs=[output], tile=tile, properties=props, attributes=kept_attributes(op)))
+
+
+def kept_attributes(op: TilerOp) -> dict[str, Attribute]:
+    """An op's attributes for its tiled form: the schedule it was tiled by is spent."""
+    return {k: v for k, v in op.attributes.items() if k != SCHEDULE_ATTR}
 
 
 _STRUCTURAL_PROPS = {"operandSegmentSizes", "static_tile_offsets", "static_tile_sizes", "problem_shapes"}

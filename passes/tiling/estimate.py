@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tiler_passes.tiling.problem import Problem, align_up
-from tiler_passes.tiling.schedule import OpTiling, max_extents, operand_dims
+from tiler_dialect.schedule import OpTiling, max_extents, operand_dims
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from tiler_dialect.cost import ComputeRates, LinkCost
 from tiler_dialect.hierarchy import MemoryHierarchy
 from tiler_dialect.ops import TilerOp, element_dtype
 from tiler_dialect.tiling import IterKind, TilingDescription
-from tiler_passes.tiling.schedule import region_extent
+from tiler_dialect.schedule import region_extent
 
 
 @dataclass(frozen=True)

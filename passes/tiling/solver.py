@@ -30,7 +30,7 @@ from ortools.sat.python import cp_model
 from tiler_dialect.tiling import IterKind, linear_form
 from tiler_passes.options import DEFAULT_ALIGNMENT, DEFAULT_SEARCH_STRATEGY, SEARCH_STRATEGIES, check_choice
 from tiler_passes.tiling.problem import Problem, align_up
-from tiler_passes.tiling.schedule import LevelTiling, OpTiling, operand_dims, region_extent
+from tiler_dialect.schedule import LevelTiling, OpTiling, operand_dims, region_extent
 
 NEAR_TIE_PERCENT = 1
 """Schedules this close to the fastest estimate count as equally fast."""
@@ -172,6 +172,7 @@ class _Model:
                     tops.append(t)
                     bottoms.append(low)
             self.n.append(counts)
+            self._exact_output(tops, sizes, h)
             upper, lower = tops, bottoms
             link = p.links[h]
             # w[d]: tiles visited up to dim d's loop (order prefix product) if d is split
@@ -264,6 +265,24 @@ class _Model:
             m.Add(cycles == serial).OnlyEnforceIf(overlap.Not())
             self.cycles = cycles
         self._objective()
+
+    def _exact_output(self, tops: list[Expr], sizes: list[int], h: int) -> None:
+        """A tile writes back its output box, so the box must be all its own: an inner dim
+        of a combined output index taken in part forces its outer dims to extent 1
+        (TilingDescription.nested_output_dims)."""
+        m = self.m
+        for inner, outers in self.p.desc.nested_output_dims():
+            top = tops[inner]
+            if isinstance(top, int) and top >= sizes[inner]:
+                continue  # the inner dim is whole: any outer extent writes a box
+            partial = m.NewBoolVar(f"partial{h}_{inner}")
+            if isinstance(top, int):
+                m.Add(partial == 1)
+            else:
+                m.Add(top <= sizes[inner] - 1).OnlyEnforceIf(partial)
+                m.Add(top >= sizes[inner]).OnlyEnforceIf(partial.Not())
+            for d in outers:
+                m.Add(tops[d] == 1).OnlyEnforceIf(partial)
 
     def _place_buffers(self, used: list[Expr], capacity: int, h: int) -> list[Expr]:
         """An aligned offset per operand buffer (its slots together), all within the

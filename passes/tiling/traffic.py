@@ -10,7 +10,7 @@ import numpy as np
 
 from tiler_dialect.tiling import OutOfBounds, linear_form
 from tiler_passes.tiling.problem import Problem
-from tiler_passes.tiling.schedule import OpTiling, balanced, operand_dims
+from tiler_dialect.schedule import OpTiling, balanced, operand_dims
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Long fuzz runs: `python -m tests.fuzz --cases 10000 --jobs 2 --seed 0 [--time-limit 30]
+"""Long fuzz runs: `python -m tests.fuzz --cases 10000 --jobs 2 --seed 0 [--time-limit 60]
 [--save-failures DIR] [--only GENERATOR ...]`, from the repository root.
 
 Prints progress, a table of outcomes per generator and the failure classes (outcome and
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=1000, help="number of cases (default 1000)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same cases")
-    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, help="seconds per case (default 30)")
+    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, help="seconds per case (default 60)")
     parser.add_argument("--save-failures", type=Path, metavar="DIR", help="write each failing case under DIR")
     parser.add_argument("--only", nargs="+", choices=sorted(GENERATORS), help="only these generators")
     parser.add_argument("--quiet", action="store_true", help="no progress line")

@@ -56,7 +56,7 @@ OUTCOMES = (
 )
 OK_OUTCOMES = frozenset({"ok-0", "ok-1", "ok-2"})
 TOOLS = ("tiler-opt", "tiler-run", "tiler-malloc")
-DEFAULT_TIME_LIMIT = 30.0
+DEFAULT_TIME_LIMIT = 60.0  # a hang is minutes; a TetrisCo-Opt compile on a loaded machine can take 40 s
 DEFAULT_MEMORY_LIMIT = 6 * 1024**3  # address space per worker; huge allocations fail, not the machine
 _KEEP_CHARS = 20_000  # of each step's stdout and stderr
 

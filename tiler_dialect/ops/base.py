@@ -68,7 +68,8 @@ from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.attributes import MemorySpaceAttr, shared_hierarchy_of, verify_memory_level
+from tiler_dialect.attributes import MemorySpaceAttr, memory_level_of, shared_hierarchy_of, verify_memory_level
+from tiler_dialect.schedule import SCHEDULE_ATTR, ScheduleAttr, ScheduleError, op_tiling
 
 Shape = tuple[int, ...]
 Props = Mapping[str, Attribute]
@@ -363,6 +364,31 @@ class TilerOp(IRDLOperation):
                 f"result shape {_fmt(self.output_shape)} does not match the inferred "
                 f"shape {_fmt(expected)}"
             )
+        if SCHEDULE_ATTR in self.attributes:
+            self._verify_schedule()
+
+    def _verify_schedule(self) -> None:
+        """A `tiler.schedule` must fit this op (its iteration dims and operands, what may
+        be split) and name the levels below its home, down to the compute level."""
+        attr = self.attributes[SCHEDULE_ATTR]
+        if not isinstance(attr, ScheduleAttr):
+            raise VerifyException(f"{SCHEDULE_ATTR} must be a #tiler.schedule, got {attr}")
+        if self.outputs or self.IS_VIEW:
+            raise VerifyException(f"{SCHEDULE_ATTR} belongs on an untiled compute op (the tensor form)")
+        hierarchy = shared_hierarchy_of(self)
+        home = memory_level_of(self.result_type)
+        if home in hierarchy.memoryLevels:
+            below = hierarchy.bfs(home, hierarchy.computeName)[1:]
+            named = [l.level.data for l in attr.levels]
+            if named != below:
+                raise VerifyException(
+                    f"the schedule names levels {named}, but below the home level {home} the path to "
+                    f"the compute level is {below}"
+                )
+        try:
+            op_tiling(self.tiling(), attr)  # type: ignore[attr-defined]
+        except ScheduleError as e:
+            raise VerifyException(f"invalid schedule: {e}") from None
 
     def _verify_tensor_form(self) -> None:
         if len(self.res) != 1:

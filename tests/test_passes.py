@@ -1,0 +1,112 @@
+"""The tiling steps as separate passes: choose-tiles records each op's decision as a
+`tiler.schedule` attribute, apply-tiles rewrites from the attribute alone, and `tile` is
+the two in a row. Proven on every shared model, through printed IR (so the attribute's
+text is the only thing passed between them), and by executing what a hand-edited schedule
+produces."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from conftest import ROOT, SHARED, run_tool, shared_path
+from tiling_helpers import assert_same, random_inputs
+
+from tiler_dialect import MemoryHierarchy
+from tiler_dialect.ops import TilerOp
+from tiler_tools import tiler_opt
+from tiler_tools.executor import execute
+from tiler_tools.onnx_frontend import import_onnx
+from tiler_tools.tiler_run import load_module
+
+SMALL = ROOT / "examples" / "small" / "conv_relu.onnxtxt"
+MODELS = ["mlperf-tiny/kws_dscnn_float32.onnx", "mlperf-tiny/resnet8_float32.onnx"] + sorted(
+    str(p.relative_to(SHARED / "models")) for p in (SHARED / "models" / "deeploy").glob("**/network.onnx")
+)
+
+
+def opt(*args) -> str:
+    code, out, err = run_tool(tiler_opt.main, [str(a) for a in args])
+    assert code == 0, err
+    return out
+
+
+L2_HOME = ["--l1", "8K"]
+L3_HOME = ["--l1", "16K", "--l2", "64K", "--default-mem-level", "L3"]
+CASES = [pytest.param(m, L2_HOME, id=f"{m}-L2-home") for m in MODELS] + [
+    pytest.param(m, L3_HOME, id=f"{m}-L3-home") for m in MODELS if "resnet8" in m or "deeploy/CCT" in m
+]
+
+
+@pytest.mark.parametrize("model, flags", CASES)
+def test_choose_tiles_then_apply_tiles_is_tile(tmp_path, model, flags):
+    path = shared_path("models", model)
+    chosen = tmp_path / "chosen.mlir"
+    chosen.write_text(opt(path, *flags, "-p", "choose-tiles"))
+    computes = [op for op in import_onnx(path).walk() if isinstance(op, TilerOp) and not op.IS_VIEW]
+    assert chosen.read_text().count("tiler.schedule = #tiler.schedule<") == len(computes)
+    applied = opt(chosen, "-p", "apply-tiles")
+    assert applied == opt(path, *flags, "--tile")
+    assert "tiler.schedule" not in applied  # spent by the rewrite
+
+
+def _small_ir(tmp_path, l1: str = "768") -> str:
+    return opt(SMALL, "--l1", l1, "-p", "choose-tiles")
+
+
+def _run(ir: str, tmp_path, feeds) -> dict[str, np.ndarray]:
+    path = tmp_path / "m.mlir"
+    path.write_text(ir)
+    return execute(load_module(str(path), {}), feeds)
+
+
+def test_a_hand_edited_schedule_is_applied_and_computes_the_same(tmp_path):
+    chosen = _small_ir(tmp_path)
+    relu = next(line for line in chosen.splitlines() if "tiler.relu" in line)
+    schedule = re.search(r"#tiler.schedule<\[.*?\]>\]>", relu).group(0)
+    # the relu in 6 tiles of one row instead of the solver's choice, single buffered
+    edited = '#tiler.schedule<[<"L1", tile = [1, 4, 1, 6], order = [2], buffers = [1, 1]>]>'
+    assert edited != schedule
+    ir = chosen.replace(relu, relu.replace(schedule, edited))
+    applied = opt_text(tmp_path, ir, "-p", "apply-tiles")
+    untiled = import_onnx(SMALL, MemoryHierarchy.fromSizes(l1=768))
+    feeds = random_inputs(untiled)
+    assert_same(_run(applied, tmp_path, feeds), execute(untiled, feeds))
+    # the relu now moves its six row tiles: six loads and six stores of 4x1x6 floats
+    relu_dmas = [line for line in applied.splitlines() if "dma_start" in line and "relu1" in line]
+    assert any("memref<1x4x1x6xf32" in line for line in relu_dmas)
+
+
+def opt_text(tmp_path, ir: str, *args) -> str:
+    path = tmp_path / "in.mlir"
+    path.write_text(ir)
+    return opt(path, *args)
+
+
+def test_apply_tiles_needs_a_schedule(tmp_path):
+    path = tmp_path / "m.mlir"
+    path.write_text(opt(SMALL, "--l1", "768"))
+    code, _, err = run_tool(tiler_opt.main, [str(path), "-p", "apply-tiles"])
+    assert code == 1
+    assert "has no tiler.schedule: run choose-tiles first, or give it one" in err
+
+
+def test_apply_tiles_checks_a_hand_written_schedule_fits(tmp_path):
+    chosen = _small_ir(tmp_path)
+    relu = next(line for line in chosen.splitlines() if "tiler.relu" in line)
+    schedule = re.search(r"#tiler.schedule<\[.*?\]>\]>", relu).group(0)
+    whole = '#tiler.schedule<[<"L1", tile = [1, 4, 6, 6], order = [], buffers = [2, 2]>]>'
+    path = tmp_path / "m.mlir"
+    path.write_text(chosen.replace(relu, relu.replace(schedule, whole)))
+    code, _, err = run_tool(tiler_opt.main, [str(path), "-p", "apply-tiles"])
+    assert code == 1
+    assert "'relu1' (tiler.relu): tiles need 2304 bytes of L1, which holds 768" in err
+
+
+def test_choose_tiles_writes_the_report_tile_writes(tmp_path):
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    opt(SMALL, "--l1", "768", "-p", f'choose-tiles{{report="{one}"}}')
+    opt(SMALL, "--l1", "768", "--tile", "--tile-report", two)
+    strip = lambda text: re.sub(r'"compile_seconds": [0-9.e-]+', "", text)  # noqa: E731
+    assert strip(one.read_text()) == strip(two.read_text())
