@@ -1,9 +1,9 @@
-"""tile: the pipeline of the tiling steps, choose-tiles then apply-tiles.
+"""tile: the pipeline of the tiling steps, choose-tiles, apply-tiles, multi-buffer.
 
     xdsl-opt model.mlir -p 'tile{l1=8K double-buffer=false report=tiles.json}'
 
-is `choose-tiles{l1=8K double-buffer=false report=tiles.json},apply-tiles` in one pass
-(the same IR and report). Hierarchy options (`l1`, `l2`, `l3`, `default-mem-level`,
+is `choose-tiles{l1=8K double-buffer=false report=tiles.json},apply-tiles,multi-buffer`
+in one pass (the same IR and report). Hierarchy options (`l1`, `l2`, `l3`, `default-mem-level`,
 `hierarchy-file`) override the module's hierarchy first, as set-memory-hierarchy does.
 `search-strategy` is "cycles" (the cost model, default), "max", "min" or "random-max";
 `alignment` rounds buffer sizes (bytes); `seed` seeds the solver; `report` writes the
@@ -21,6 +21,7 @@ from xdsl.passes import ModulePass
 
 from tiler_passes.apply_tiles import apply_tiles
 from tiler_passes.choose_tiles import choose_tiles
+from tiler_passes.multi_buffer import multi_buffer
 from tiler_passes.options import HierarchyOptions, TileOptions
 
 
@@ -31,3 +32,4 @@ class TilePass(HierarchyOptions, TileOptions, ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         choose_tiles(op, self)
         apply_tiles(op, self.alignment)
+        multi_buffer(op)

@@ -350,10 +350,14 @@ class Tiler:
             self._check_fits(layer.problem, layer.tiling)
 
     def tile(self, module: ModuleOp) -> TilingSolution:
-        """The tile pass: choose-tiles, then apply-tiles (solve, record, check, rewrite)."""
+        """The tile pass: choose-tiles, apply-tiles, multi-buffer (solve, record, check,
+        rewrite, overlap the loads of double-buffered inputs with compute)."""
+        from tiler_passes.multi_buffer import multi_buffer
+
         start = time.perf_counter()
         solution = self.chooseTiles(module)
         self.applyTiles(module)
+        multi_buffer(module)
         solution.compile_seconds = time.perf_counter() - start
         return solution
 

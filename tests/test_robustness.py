@@ -387,7 +387,7 @@ def test_flag_values_out_of_range_are_usage_errors(small, flags, message):
 
 
 @pytest.mark.parametrize("pipeline, message", [
-    ("garbage-pass", "-p: unknown pass 'garbage-pass'. The tiler's passes: set-memory-hierarchy, choose-tiles, apply-tiles, tile, allocate"),
+    ("garbage-pass", "-p: unknown pass 'garbage-pass'. The tiler's passes: set-memory-hierarchy, choose-tiles, apply-tiles, multi-buffer, tile, allocate"),
     ("tiel", "-p: unknown pass 'tiel'; did you mean 'tile'?"),
     ("tile{l1=abc}", "-p: pass 'tile': l1: not a byte count: 'abc'"),
     ("tile{bogus=1}", "-p: pass 'tile' has no option 'bogus'. Its options: search-strategy,"),
@@ -737,3 +737,13 @@ def test_a_global_deleted_from_tiled_ir_is_a_clear_error(tmp_path, small):
     code, _, err = opt(path, "--allocate")
     assert_clear_error(code, err)
     assert "memref.get_global @fc_w names no memref.global of the module" in err
+
+
+def test_buffers_in_a_level_the_hierarchy_lacks_are_a_clear_error(tmp_path, small):
+    code, tiled, err = opt(small, "--tile", "--l1", "8K", "--default-mem-level", "L3")
+    assert code == 0, err
+    path = tmp_path / "renamed.mlir"
+    path.write_text(tiled.replace('#tiler.mem<"L2">', '#tiler.mem<"l2">'))  # the L2 tile buffers, consistently
+    code, _, err = opt(path, "--allocate")
+    assert_clear_error(code, err)
+    assert "lives in level 'l2', which the memory hierarchy does not have (levels: L3, L2, L1)" in err

@@ -9,11 +9,10 @@ from tiler_dialect.attributes import (
     MemorySpaceAttr,
 )
 from tiler_dialect.ops import ALL_OPS
-from tiler_dialect.ops.dma import DmaStartOp, DmaWaitOp
 from tiler_dialect.schedule import LevelScheduleAttr, ScheduleAttr
 
 Tiler = Dialect(
     "tiler",
-    [*ALL_OPS, DmaStartOp, DmaWaitOp],
+    ALL_OPS,
     [MemorySpaceAttr, MemoryLevelAttr, MemoryHierarchyAttr, LinkCostAttr, ScheduleAttr, LevelScheduleAttr],
 )

@@ -43,12 +43,19 @@ def _apply_tiles():
     return ApplyTilesPass
 
 
+def _multi_buffer():
+    from tiler_passes.multi_buffer import MultiBufferPass
+
+    return MultiBufferPass
+
+
 TILER_UNIVERSE = Universe(
     all_dialects={"tiler": _dialect},
     all_passes={
         "set-memory-hierarchy": _set_memory_hierarchy,
         "choose-tiles": _choose_tiles,
         "apply-tiles": _apply_tiles,
+        "multi-buffer": _multi_buffer,
         "tile": _tile,
         "allocate": _allocate,
     },

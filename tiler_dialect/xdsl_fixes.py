@@ -9,16 +9,112 @@ tiler universe all parse with them.
   truncated file of constants hangs the parser for minutes. The same language, written
   with possessive quantifiers (Python >= 3.11), fails in linear time and the parser then
   reports its located "End of file reached before closing string literal." error.
+- `memref.dma_start` / `memref.dma_wait`: xDSL 0.74 defines them without MLIR's custom
+  syntax, so they print in the generic form only. They get MLIR's:
+      memref.dma_start %src[%i, %j], %dst[%k, %l], %num, %tag[%t] {attrs} : type(src), type(dst), type(tag)
+      memref.dma_wait %tag[%t], %num {attrs} : type(tag)
+  (the generic form still parses, and the custom one is what upstream MLIR reads).
 """
 
 from __future__ import annotations
 
 import re
 
+from xdsl.dialects import memref
+from xdsl.dialects.builtin import IndexType
+from xdsl.parser import Parser
+from xdsl.printer import Printer
 from xdsl.utils.mlir_lexer import MLIRLexer
 
 _LINEAR_STRING_LITERAL = re.compile(r'"(?:[^"\\\n\v\f]++|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*+"')
 
 
+def _print_indexed(printer: Printer, value, indices) -> None:
+    printer.print_ssa_value(value)
+    printer.print_string("[")
+    printer.print_list(indices, printer.print_ssa_value)
+    printer.print_string("]")
+
+
+def _parse_indexed(parser: Parser):
+    value = parser.parse_unresolved_operand()
+    indices = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, parser.parse_unresolved_operand)
+    return value, indices
+
+
+def _print_dma_start(self: memref.DmaStartOp, printer: Printer) -> None:
+    printer.print_string(" ")
+    _print_indexed(printer, self.src, self.src_indices)
+    printer.print_string(", ")
+    _print_indexed(printer, self.dest, self.dest_indices)
+    printer.print_string(", ")
+    printer.print_ssa_value(self.num_elements)
+    printer.print_string(", ")
+    _print_indexed(printer, self.tag, self.tag_indices)
+    printer.print_op_attributes(self.attributes, reserved_attr_names=("operandSegmentSizes",))
+    printer.print_string(" : ")
+    printer.print_list([self.src.type, self.dest.type, self.tag.type], printer.print_attribute)
+
+
+def _parse_dma_start(cls, parser: Parser) -> memref.DmaStartOp:
+    src, src_indices = _parse_indexed(parser)
+    parser.parse_punctuation(",")
+    dest, dest_indices = _parse_indexed(parser)
+    parser.parse_punctuation(",")
+    num = parser.parse_unresolved_operand()
+    parser.parse_punctuation(",")
+    tag, tag_indices = _parse_indexed(parser)
+    attributes = parser.parse_optional_attr_dict()
+    parser.parse_punctuation(":")
+    src_type = parser.parse_type()
+    parser.parse_punctuation(",")
+    dest_type = parser.parse_type()
+    parser.parse_punctuation(",")
+    tag_type = parser.parse_type()
+    index = IndexType()
+    op = memref.DmaStartOp.get(
+        parser.resolve_operand(src, src_type),
+        [parser.resolve_operand(i, index) for i in src_indices],
+        parser.resolve_operand(dest, dest_type),
+        [parser.resolve_operand(i, index) for i in dest_indices],
+        parser.resolve_operand(num, index),
+        parser.resolve_operand(tag, tag_type),
+        [parser.resolve_operand(i, index) for i in tag_indices],
+    )
+    op.attributes.update(attributes)
+    return op
+
+
+def _print_dma_wait(self: memref.DmaWaitOp, printer: Printer) -> None:
+    printer.print_string(" ")
+    _print_indexed(printer, self.tag, self.tag_indices)
+    printer.print_string(", ")
+    printer.print_ssa_value(self.num_elements)
+    printer.print_op_attributes(self.attributes)
+    printer.print_string(" : ")
+    printer.print_attribute(self.tag.type)
+
+
+def _parse_dma_wait(cls, parser: Parser) -> memref.DmaWaitOp:
+    tag, tag_indices = _parse_indexed(parser)
+    parser.parse_punctuation(",")
+    num = parser.parse_unresolved_operand()
+    attributes = parser.parse_optional_attr_dict()
+    parser.parse_punctuation(":")
+    tag_type = parser.parse_type()
+    index = IndexType()
+    op = memref.DmaWaitOp.get(
+        parser.resolve_operand(tag, tag_type),
+        [parser.resolve_operand(i, index) for i in tag_indices],
+        parser.resolve_operand(num, index),
+    )
+    op.attributes.update(attributes)
+    return op
+
+
 def apply() -> None:
     MLIRLexer._unescaped_characters_regex = _LINEAR_STRING_LITERAL  # pyright: ignore[reportPrivateUsage]
+    memref.DmaStartOp.print = _print_dma_start  # type: ignore[method-assign]
+    memref.DmaStartOp.parse = classmethod(_parse_dma_start)  # type: ignore[method-assign, assignment]
+    memref.DmaWaitOp.print = _print_dma_wait  # type: ignore[method-assign]
+    memref.DmaWaitOp.parse = classmethod(_parse_dma_wait)  # type: ignore[method-assign, assignment]

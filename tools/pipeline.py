@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
+import sys
 from collections.abc import Callable
 
 from xdsl.passes import ModulePass
@@ -15,7 +17,7 @@ from xdsl.utils.exceptions import ArgSpecParseError
 from tiler_passes.options import OptionError
 from tiler_tools.diagnostics import UsageError
 
-TILER_PASSES = ("set-memory-hierarchy", "choose-tiles", "apply-tiles", "tile", "allocate")
+TILER_PASSES = ("set-memory-hierarchy", "choose-tiles", "apply-tiles", "multi-buffer", "tile", "allocate")
 
 
 def _suggest(name: str, known: list[str]) -> str:
@@ -26,6 +28,29 @@ def _suggest(name: str, known: list[str]) -> str:
 def pass_options(cls: type[ModulePass]) -> list[str]:
     """A pass's option names as written in `-p` (dashes)."""
     return [f.name.replace("_", "-") for f in dataclasses.fields(cls) if f.init and f.name != "name"]
+
+
+def describe_tiler_passes(available: dict[str, Callable[[], type[ModulePass]]]) -> str:
+    """The tiler's passes and their options (name=default), for --help."""
+    lines = ["The tiler's passes (-p NAME{option=value ...}; sizes take 8K/1M forms):"]
+    for name in TILER_PASSES:
+        if name not in available:
+            continue
+        cls = available[name]()
+        doc = (sys.modules[cls.__module__].__doc__ or "").strip()
+        first = " ".join(doc.split("\n\n")[0].split())  # the module docstring's first paragraph
+        summary = re.split(r"(?<=\.)\s| \(", first.split(": ", 1)[-1])[0].rstrip(".")
+        lines.append(f"  {name}: {summary}")
+        options = []
+        for f in dataclasses.fields(cls):
+            if not f.init or f.name == "name":
+                continue
+            default = "" if f.default is None or f.default is dataclasses.MISSING else f.default
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+            options.append(f"{f.name.replace('_', '-')}={shown}")
+        if options:
+            lines.append("      " + " ".join(options))
+    return "\n".join(lines)
 
 
 def check_pipeline(spec: str | None, available: dict[str, Callable[[], type[ModulePass]]]) -> None:

@@ -43,7 +43,7 @@ from tiler_passes.output_files import OutputFileError, OutputTransaction, output
 from tiler_passes.set_memory_hierarchy import SetMemoryHierarchyPass
 from tiler_tools.diagnostics import UsageError, checked_type, format_error, report
 from tiler_tools.ir_input import parse_ir
-from tiler_tools.pipeline import check_pipeline
+from tiler_tools.pipeline import check_pipeline, describe_tiler_passes
 
 ONNX_FORMATS = ("onnx", "onnxtxt")
 
@@ -86,6 +86,8 @@ class TilerOptMain(xDSLOptMain):
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
+        arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        arg_parser.epilog = describe_tiler_passes(self.available_passes)
         h = arg_parser.add_argument_group(
             "memory hierarchy",
             "The L3 - L2 - L1 chain; sizes not given keep the defaults L3 8 MiB, L2 1 MiB, "

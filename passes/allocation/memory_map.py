@@ -21,6 +21,7 @@ from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, MemRefType, Modul
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR, hierarchy_of, memory_level_of
+from tiler_dialect.dma import DMA_TAGS_ATTR, is_dma_tags
 from tiler_dialect.ops import NAME_ATTR, TilerOp, element_dtype, shaped_bytes
 from tiler_passes.allocation.blocks import AllocationError, Block
 from tiler_passes.tiling.problem import align_up
@@ -116,7 +117,7 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
         if _is_work(op):
             for inner in op.walk():
                 for operand in inner.operands:
-                    if isinstance(operand.type, MemRefType):
+                    if isinstance(operand.type, MemRefType) and not is_dma_tags(root_of(operand)):
                         uses[step_of[op]].add(root_of(operand))
     returned = {root_of(v) for v in block.last_op.operands} if isinstance(block.last_op, func.ReturnOp) else set()
 
@@ -129,6 +130,11 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
         level = memory_level_of(t)
         if level is None:
             raise AllocationError(f"{name}: its memref has no memory level (#tiler.mem<...>) to allocate in")
+        if level not in capacities:
+            raise AllocationError(
+                f"{name}: its memref lives in level '{level}', which the memory hierarchy does not have "
+                f"(levels: {', '.join(capacities)})"
+            )
         ident, k = name, 1
         while ident in taken:
             k += 1
@@ -163,7 +169,7 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
                 raise AllocationError(f"@{sym} is read by two memref.get_global ops; expected one per constant")
             seen_globals[sym] = op.memref
             add(op.memref, globals_[sym], "constant", sym, 0, steps)
-        elif isinstance(op, memref.AllocOp) and ARENA_ATTR not in op.attributes:
+        elif isinstance(op, memref.AllocOp) and ARENA_ATTR not in op.attributes and DMA_TAGS_ATTR not in op.attributes:
             if op.dynamic_sizes:
                 raise AllocationError("dynamically sized memref.alloc cannot be allocated statically")
             name = op.attributes.get(NAME_ATTR)

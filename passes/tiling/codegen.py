@@ -1,36 +1,41 @@
-"""Rewriting one op into a pipelined loop nest over its tiles.
+"""Rewriting one op into a loop nest over its tiles (the apply-tiles pass).
 
 For each level on the op's path below home, in order:
 
-    buffers   memref.alloc per operand, [slots x largest region], in the level's memory
-    prologue  start loading tile 0 of every double-buffered input
-    steady    scf.for t in [0, T-1): prefetch tile t+1 of the inputs it changes,
-              wait for tile t's inputs, wait for the previous store from the output slot,
-              compute (the tile op, or the next level's loop nest), store the output tile
-              when it is complete
-    epilogue  tile T-1, the same without prefetch
+    buffers   memref.alloc per operand, [copies x largest region], in the level's memory,
+              and one DMA tag array for the nest
+    prologue  load what every tile reads (weights that do not change), and wait
+    loop      scf.for t in [0, T) {tiler.tile_loop}: load tile t of each input whose
+              region changes at t into its copy (t / stride) % copies and wait for it,
+              wait for the previous store from the output's copy, compute (the tile op,
+              or the next level's loop nest), and start storing the output tile when it
+              is complete
     drain     wait for the last stores; dealloc
 
-as MLIR's pipeline-data-transfer structures double buffering. Single-buffered operands load
-into their only slot and wait at once. Every region, slot and condition follows from the
-tiling description and the schedule; nothing here knows what the op computes.
+Loads wait at once here; the multi-buffer pass then starts each load of an input with two
+copies one tile early, into the other copy, so that it overlaps the compute (as MLIR's
+affine-pipeline-data-transfer does after affine-data-copy-generate). Stores already
+overlap the next tiles through the output's copies. Every region, copy and condition
+follows from the tiling description and the schedule; nothing here knows what the op
+computes.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xdsl.dialects import memref
-from xdsl.dialects.builtin import DYNAMIC_INDEX, DenseArrayBase, IntegerAttr, StringAttr, i64
+from xdsl.dialects.builtin import IntegerAttr, MemRefType, StringAttr, UnitAttr, i32, i64
 from xdsl.ir import Attribute, SSAValue
 
 from tiler_dialect.attributes import OFFSET_ATTR, MemorySpaceAttr
 from tiler_dialect.ops import NAME_ATTR, TilerOp
 from tiler_dialect.ops.base import TileBox
-from tiler_dialect.ops.dma import DmaStartOp, DmaWaitOp
+from tiler_dialect.dma import DMA_TAGS_ATTR, TILE_LOOP_ATTR
 from tiler_dialect.tiling import OperandAccess, OutOfBounds, TilingDescription, linear_form
 from tiler_passes.tiling.emit import Emitter, Index, memref_type
 from tiler_dialect.schedule import (
@@ -83,6 +88,16 @@ class OpCodegen:
     def run(self) -> None:
         box: Box = [(0, d.size) for d in self.desc.dims]
         held = [Held(v, [0] * len(s)) for v, s in zip(self.home, self.shapes)]
+        # one tag per DMA stream (operand and level) and buffer copy
+        streams = len(self.tiling.levels) * len(self.accesses)
+        copies = max(s for level in self.tiling.levels for s in level.slots)
+        tags = memref.AllocOp([], [], MemRefType(i32, [streams, copies]))
+        tags.attributes[NAME_ATTR] = StringAttr(f"{self.name}: DMA tags")
+        tags.attributes[DMA_TAGS_ATTR] = UnitAttr()
+        self.em.emit(tags)
+        tags.memref.name_hint = _hint(f"{self.name}_tags")
+        self.tags = tags.memref
+        self.slot_elements: list[int] = []
         # every level's buffers, allocated once for the whole nest (inner levels reuse
         # theirs across the tiles of the levels above)
         self.buffers = [self._allocate(li) for li in range(len(self.tiling.levels))]
@@ -90,6 +105,7 @@ class OpCodegen:
         for level in self.buffers:
             for b, _ in level:
                 self.em.emit(memref.DeallocOp.get(b))
+        self.em.emit(memref.DeallocOp.get(self.tags))
 
     def _allocate(self, li: int) -> list[tuple[SSAValue, int]]:
         """(buffer, DMA stream) per operand at level `li`."""
@@ -98,6 +114,7 @@ class OpCodegen:
         out = []
         for k, (access, shape) in enumerate(zip(self.accesses, self.shapes)):
             extent = region_extent(access, self.extents[li], shape)
+            self.slot_elements.append(math.prod(extent))
             alloc = memref.AllocOp([], [], memref_type([level.slots[k], *extent], self.elements[k], space))
             role = f"in{k}" if k < self.n_inputs else "out"
             alloc.attributes[NAME_ATTR] = StringAttr(f"{self.name}: {role} in {level.level}")
@@ -160,27 +177,24 @@ class OpCodegen:
             [em.sub(hi, lo) for lo, hi in region],
         )
 
-    def _dma(self, source: SSAValue, target: SSAValue, stream: int, slot: Index, what: str) -> None:
-        slot = slot if isinstance(slot, int) else self.em.value(slot)
-        op = DmaStartOp.create(
-            operands=[source, target, *([] if isinstance(slot, int) else [slot])],
-            properties={
-                "static_tag": DenseArrayBase.from_list(i64, [stream, slot if isinstance(slot, int) else DYNAMIC_INDEX]),
-            },
-            attributes={NAME_ATTR: StringAttr(f"{self.name}: {what}")},
+    def _dma(self, source: SSAValue, target: SSAValue, sizes: Sequence[Index], stream: int, slot: Index, what: str) -> None:
+        """memref.dma_start of the whole view `source` into `target` (same shape `sizes`)
+        on tag [stream, slot] (see tiler_dialect.dma)."""
+        em = self.em
+        count: Index = 1
+        for n in sizes:
+            count = em.mul(count, n)
+        zero = em.const(0)
+        rank = len(sizes)
+        op = memref.DmaStartOp.get(
+            source, [zero] * rank, target, [zero] * rank, em.value(count), self.tags, [em.const(stream), em.value(slot)]
         )
-        self.em.emit(op)
+        op.attributes[NAME_ATTR] = StringAttr(f"{self.name}: {what}")
+        em.emit(op)
 
     def _wait(self, stream: int, slot: Index) -> None:
-        slot = slot if isinstance(slot, int) else self.em.value(slot)
-        self.em.emit(
-            DmaWaitOp.create(
-                operands=[] if isinstance(slot, int) else [slot],
-                properties={
-                    "static_tag": DenseArrayBase.from_list(i64, [stream, slot if isinstance(slot, int) else DYNAMIC_INDEX])
-                },
-            )
-        )
+        em = self.em
+        em.emit(memref.DmaWaitOp.get(self.tags, [em.const(stream), em.value(slot)], em.const(self.slot_elements[stream])))
 
     # -- one level ---------------------------------------------------------------------
 
@@ -201,21 +215,17 @@ class OpCodegen:
         def load(k: int, t: Index) -> None:
             region = self._region(k, self._tile_box(level, t, parent))
             target = self._slot_view(buffers[k], slot(k, t), [em.sub(hi, lo) for lo, hi in region])
-            self._dma(self._part(held[k], region), target, streams[k], slot(k, t), f"load in{k} to {level.level}")
+            sizes = [em.sub(hi, lo) for lo, hi in region]
+            self._dma(self._part(held[k], region), target, sizes, streams[k], slot(k, t), f"load in{k} to {level.level}")
 
         def changes(k: int, t: Index):  # the operand's region is new at tile t
             return em.equal(em.mod(t, strides[k]), 0)
 
-        def body(t: Index, prefetch: bool) -> None:
+        def body(t: Index) -> None:
             box = self._tile_box(level, t, parent)
             streamed = [k for k in range(out) if not once[k]]
             for k in streamed:
-                if level.slots[k] > 1:
-                    if prefetch:
-                        following = em.add(t, 1)
-                        em.when(changes(k, following), lambda k=k, n=following: load(k, n))
-                else:
-                    em.when(changes(k, t), lambda k=k: load(k, t))
+                em.when(changes(k, t), lambda k=k: load(k, t))
             for k in streamed:
                 em.when(changes(k, t), lambda k=k: self._wait(streams[k], slot(k, t)))
             # before reusing an output slot, wait for its previous store; when the output is
@@ -234,26 +244,28 @@ class OpCodegen:
             else:
                 inner = [Held(v, [lo for lo, _ in r]) for v, r in zip(views, regions)]
                 self._level(li + 1, box, inner)
-            # the output region is complete after its last tile (only the last tile of all
-            # when the output is the same for every tile: then the steady loop stores nothing)
-            completes = not prefetch if once[out] else em.equal(em.mod(em.add(t, 1), strides[out]), 0)
-            em.when(
-                completes,
-                lambda: self._dma(
-                    views[out], self._part(held[out], regions[out]), streams[out], slot(out, t), f"store out from {level.level}"
-                ),
+            # the output region is complete after its last tile; when it is the same for
+            # every tile, only after the last tile of all (stored after the loop)
+            if not once[out]:
+                em.when(em.equal(em.mod(em.add(t, 1), strides[out]), 0), lambda: store(t, views[out], regions[out]))
+
+        def store(t: Index, view: SSAValue, region) -> None:
+            self._dma(
+                view, self._part(held[out], region), [em.sub(hi, lo) for lo, hi in region],
+                streams[out], slot(out, t), f"store out from {level.level}",
             )
 
-        # prologue: what every tile reads, and tile 0 of what streams through two buffers
+        # prologue: what every tile reads
         for k in range(out):
-            if once[k] or level.slots[k] > 1:
+            if once[k]:
                 load(k, 0)
         for k in range(out):
             if once[k]:
                 self._wait(streams[k], 0)
-        if tiles > 1:
-            em.loop(0, tiles - 1, lambda t: body(t, prefetch=True), name=f"t{li}")
-        body(tiles - 1, prefetch=False)
+        em.loop(0, tiles, body, name=f"t{li}", attributes={TILE_LOOP_ATTR: StringAttr(f"{self.name}: {level.level}")})
+        if once[out]:  # the one output region, complete after the last tile
+            region = self._region(out, self._tile_box(level, tiles - 1, parent))
+            store(tiles - 1, self._slot_view(buffers[out], 0, [em.sub(hi, lo) for lo, hi in region]), region)
         for s in range(level.slots[out]):
             self._wait(streams[out], s)
 

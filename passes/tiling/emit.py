@@ -241,7 +241,10 @@ class Emitter:
             self.scopes.pop()
             self.block = saved
 
-    def loop(self, lower: int, upper: int, body: Callable[[Index], None], name: str = "t") -> None:
+    def loop(
+        self, lower: int, upper: int, body: Callable[[Index], None], name: str = "t",
+        attributes: dict[str, Attribute] | None = None,
+    ) -> None:
         """scf.for over [lower, upper) with step 1; `body` emits into the loop. A loop of
         one iteration is emitted inline with a constant index, so its arithmetic folds."""
         if upper - lower == 1:
@@ -253,7 +256,9 @@ class Emitter:
         with self.inside(block):
             body(block.args[0])
             self.emit(scf.YieldOp())
-        self.emit(scf.ForOp(self.const(lower), self.const(upper), self.const(1), [], Region(block)))
+        loop = scf.ForOp(self.const(lower), self.const(upper), self.const(1), [], Region(block))
+        loop.attributes.update(attributes or {})
+        self.emit(loop)
 
     def when(self, cond: bool | SSAValue, body: Callable[[], None]) -> None:
         """Emit `body` if `cond` holds: inline when known, else under scf.if."""

@@ -1,8 +1,9 @@
-"""Asynchronous DMA with hazard detection.
+"""Asynchronous DMA with hazard detection, for `memref.dma_start` / `memref.dma_wait`
+(semantics in tiler_dialect.dma).
 
-A transfer started by `tiler.dma_start` lands in its target only when the matching
-`tiler.dma_wait` runs, at an unknown time in between on real hardware. So while it is in
-flight the executor forbids, and reports as a hazard naming the ops involved:
+A transfer started by `dma_start` lands in its target only when the matching `dma_wait`
+runs, at an unknown time in between on real hardware. So while it is in flight the
+executor forbids, and reports as a hazard naming the ops involved:
 
 - reading its target (read before wait), by a compute op or another transfer;
 - writing its source or target (overwrite while in flight);
@@ -37,6 +38,30 @@ class Transfer:
     op: Operation
     source: np.ndarray
     target: np.ndarray
+    source_index: tuple | None = None
+    """Fancy indices of the elements moved, when they are not the whole views."""
+    target_index: tuple | None = None
+
+    def land(self) -> None:
+        if self.source_index is None:
+            self.target[...] = self.source.reshape(self.target.shape)
+        else:
+            self.target[self.target_index] = self.source[self.source_index]
+
+
+def _run(view: np.ndarray, start: tuple[int, ...], count: int, what: str, op: Operation) -> tuple | None:
+    """The elements `count` from `start` in row-major order of `view`'s indices, as fancy
+    indices; None when that is the whole view."""
+    if len(start) != view.ndim:
+        raise ExecutionError(f"{describe(op)}: {len(start)} {what} indices for a rank-{view.ndim} memref")
+    first = int(np.ravel_multi_index(start, view.shape)) if view.size else 0
+    if first == 0 and count == view.size:
+        return None
+    if count < 0 or first + count > view.size:
+        raise ExecutionError(
+            f"{describe(op)}: {count} elements from {list(start)} run past the {what} memref's {view.size} elements"
+        )
+    return np.unravel_index(np.arange(first, first + count), view.shape)
 
 
 @dataclass
@@ -63,26 +88,34 @@ class DmaEngine:
             if _overlap(array, t.source):
                 raise self._hazard(op, "overwrites", t, "reading")
 
-    def start(self, op: Operation, tag: tuple[int, int], source: np.ndarray, target: np.ndarray) -> None:
+    def start(
+        self, op: Operation, tag: tuple, source: np.ndarray, source_start: tuple[int, ...],
+        target: np.ndarray, target_start: tuple[int, ...], count: int,
+    ) -> None:
         if tag in self.in_flight:
             raise ExecutionError(
-                f"{describe(op)} starts a transfer on tag {list(tag)}, whose previous transfer by "
+                f"{describe(op)} starts a transfer on tag {list(tag[1:])}, whose previous transfer by "
                 f"{describe(self.in_flight[tag].op)} was not waited on"
             )
-        if source.shape != target.shape:
-            raise ExecutionError(
-                f"{describe(op)} copies shape {list(source.shape)} into shape {list(target.shape)}"
-            )
+        if source.dtype != target.dtype:
+            raise ExecutionError(f"{describe(op)} copies {source.dtype} into {target.dtype}")
+        source_index = _run(source, source_start, count, "source", op)
+        target_index = _run(target, target_start, count, "destination", op)
+        if (source_index is None) != (target_index is None) or (source_index is None and source.size != target.size):
+            if source_index is None:
+                source_index = np.unravel_index(np.arange(count), source.shape)
+            if target_index is None:
+                target_index = np.unravel_index(np.arange(count), target.shape)
         self.check_read(op, source)
         self.check_write(op, target)
-        self.in_flight[tag] = Transfer(op, source, target)
+        self.in_flight[tag] = Transfer(op, source, target, source_index, target_index)
         self.transfers += 1
-        self.bytes_moved += source.nbytes
+        self.bytes_moved += count * source.itemsize
 
-    def wait(self, tag: tuple[int, int]) -> None:
+    def wait(self, tag: tuple) -> None:
         transfer = self.in_flight.pop(tag, None)
         if transfer is not None:
-            transfer.target[...] = transfer.source
+            transfer.land()
 
     def check_idle(self, op: Operation) -> None:
         if self.in_flight:

@@ -36,7 +36,7 @@ from xdsl.interpreters.scf import ScfFunctions
 
 from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR
 from tiler_dialect.ops import ALL_OPS, NAME_ATTR, TilerOp, element_dtype
-from tiler_dialect.ops.dma import DmaStartOp, DmaWaitOp
+from tiler_dialect.dma import check_dma
 from tiler_dialect.program import check_defined_before_use, main_function
 from tiler_tools.executor.compute import run_compute
 from tiler_tools.executor.dma import DmaEngine
@@ -66,22 +66,24 @@ class DmaFunctions(InterpreterFunctions):
     def __init__(self, dma: DmaEngine):
         self.dma = dma
 
-    @impl(DmaStartOp)
-    def run_start(self, interpreter: Interpreter, op: DmaStartOp, args: tuple[Any, ...]):
-        source, target, *tag_values = args
-        self.dma.start(op, _tag(op.static_tag.get_values(), tag_values), source, target)
+    @impl(memref.DmaStartOp)
+    def run_start(self, interpreter: Interpreter, op: memref.DmaStartOp, args: tuple[Any, ...]):
+        it = iter(args)
+        source = next(it)
+        source_start = tuple(next(it) for _ in op.src_indices)
+        target = next(it)
+        target_start = tuple(next(it) for _ in op.dest_indices)
+        count = next(it)
+        tags = next(it)
+        tag = (id(tags), *(next(it) for _ in op.tag_indices))
+        self.dma.start(op, tag, source, source_start, target, target_start, count)
         return ()
 
-    @impl(DmaWaitOp)
-    def run_wait(self, interpreter: Interpreter, op: DmaWaitOp, args: tuple[Any, ...]):
-        self.dma.wait(_tag(op.static_tag.get_values(), list(args)))
+    @impl(memref.DmaWaitOp)
+    def run_wait(self, interpreter: Interpreter, op: memref.DmaWaitOp, args: tuple[Any, ...]):
+        tags, *indices = args[:-1]
+        self.dma.wait((id(tags), *indices))
         return ()
-
-
-def _tag(static: tuple[int, ...], dynamic: list[int]) -> tuple[int, int]:
-    it = iter(dynamic)
-    stream, slot = (next(it) if v == DYNAMIC_INDEX else v for v in static)
-    return stream, slot
 
 
 @register_impls
@@ -162,6 +164,7 @@ def execute(
     hazards as it runs). If `counters` is given, it receives the DMA traffic the run
     moved: "dma_bytes" and "dma_transfers"."""
     check_defined_before_use(module)
+    check_dma(module)
     arg_sig, res_sig = signature(module)
     missing = [n for n, _ in arg_sig if n not in inputs]
     if missing:
