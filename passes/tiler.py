@@ -371,7 +371,7 @@ class Tiler:
             raise MemoryAllocationError("allocation needs tiled (bufferized) IR: run the tile pass first")
         main = main_function(module)
         check_defined_before_use(module)
-        if any(ARENA_ATTR in op.attributes for op in main.body.block.ops):
+        if any(ARENA_ATTR in op.attributes for op in main.body.blocks[0].ops):
             raise MemoryAllocationError("the module is allocated already (it has arenas)")
         try:
             return compute_memory_map(module, main, self.alignment)

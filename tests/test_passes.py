@@ -120,11 +120,13 @@ KIB = 1024
 @pytest.mark.parametrize("l1", [8 * KIB, 32 * KIB, 64 * KIB], ids=["8K", "32K", "64K"])
 @pytest.mark.parametrize("model", MODELS)
 def test_every_tiling_pass_preserves_the_result(model, l1):
-    """choose-tiles, apply-tiles and multi-buffer, one after the other: each one's output,
-    executed (with DMA hazard checks once there is DMA), equals its input's; multi-buffer
-    moves the same bytes in the same transfers as apply-tiles, only earlier."""
+    """choose-tiles, apply-tiles, multi-buffer and lower-tiler, one after the other: each
+    one's output, executed (with DMA hazard checks once there is DMA), equals its input's;
+    multi-buffer moves the same bytes in the same transfers as apply-tiles, only earlier,
+    and so does the lowered IR, which holds no tiler op."""
     from tiler_passes.choose_tiles import ChooseTilesPass
     from tiler_passes.apply_tiles import ApplyTilesPass
+    from tiler_passes.lower_tiler import LowerTilerPass
     from tiler_passes.multi_buffer import MultiBufferPass
     from xdsl.context import Context
 
@@ -133,7 +135,7 @@ def test_every_tiling_pass_preserves_the_result(model, l1):
     feeds = random_inputs(module, seed=5)
     want = execute(module, feeds)
     counters: list[dict[str, int]] = []
-    for step in (ChooseTilesPass(), ApplyTilesPass(), MultiBufferPass()):
+    for step in (ChooseTilesPass(), ApplyTilesPass(), MultiBufferPass(), LowerTilerPass()):
         step.apply(Context(), module)
         module.verify()
         moved: dict[str, int] = {}
@@ -141,4 +143,5 @@ def test_every_tiling_pass_preserves_the_result(model, l1):
         assert_same(got, want)
         want = got
         counters.append(moved)
-    assert counters[1] == counters[2]
+    assert counters[1] == counters[2] == counters[3]
+    assert not [op.name for op in module.walk() if op.name.startswith("tiler.")]

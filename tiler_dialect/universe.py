@@ -49,6 +49,12 @@ def _multi_buffer():
     return MultiBufferPass
 
 
+def _lower_tiler():
+    from tiler_passes.lower_tiler import LowerTilerPass
+
+    return LowerTilerPass
+
+
 TILER_UNIVERSE = Universe(
     all_dialects={"tiler": _dialect},
     all_passes={
@@ -58,5 +64,6 @@ TILER_UNIVERSE = Universe(
         "multi-buffer": _multi_buffer,
         "tile": _tile,
         "allocate": _allocate,
+        "lower-tiler": _lower_tiler,
     },
 )

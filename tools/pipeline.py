@@ -14,10 +14,11 @@ from xdsl.passes import ModulePass
 from xdsl.utils.arg_spec import parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
 
+from tiler_dialect.universe import TILER_UNIVERSE
 from tiler_passes.options import OptionError
 from tiler_tools.diagnostics import UsageError
 
-TILER_PASSES = ("set-memory-hierarchy", "choose-tiles", "apply-tiles", "multi-buffer", "tile", "allocate")
+TILER_PASSES = tuple(TILER_UNIVERSE.all_passes)  # in pipeline order, as --help lists them
 
 
 def _suggest(name: str, known: list[str]) -> str:

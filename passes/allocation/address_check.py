@@ -27,7 +27,7 @@ from xdsl.ir import SSAValue
 from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR, memory_level_of
 from tiler_dialect.ops import NAME_ATTR, shaped_bytes
 from tiler_passes.allocation.blocks import AllocationError
-from tiler_passes.allocation.memory_map import buffer_alignment, root_of
+from tiler_passes.allocation.memory_map import buffer_alignment, function_ops, root_of
 
 
 @dataclass
@@ -49,8 +49,7 @@ def _name(attrs: Mapping[str, object], fallback: str) -> str:
 
 def check_addresses(module: ModuleOp, main: func.FuncOp, capacities: Mapping[str, int], home: str, alignment: int) -> None:
     """Raise AllocationError naming the first buffer whose address breaks a rule above."""
-    block = main.body.block
-    ops = list(block.ops)
+    ops = function_ops(main)
     arenas: dict[SSAValue, tuple[str, int]] = {}
     for op in ops:
         if isinstance(op, memref.AllocOp) and ARENA_ATTR in op.attributes:
@@ -82,7 +81,7 @@ def check_addresses(module: ModuleOp, main: func.FuncOp, capacities: Mapping[str
 
     placed: dict[SSAValue, _Placed] = {}
     attrs = main.arg_attrs.data if main.arg_attrs is not None else ()
-    for i, arg in enumerate(block.args):
+    for i, arg in enumerate(main.body.blocks[0].args):
         entry = attrs[i] if i < len(attrs) else None
         offset = entry.data.get(OFFSET_ATTR) if isinstance(entry, DictionaryAttr) else None
         if isinstance(arg.type, MemRefType) and isinstance(offset, IntegerAttr):

@@ -32,7 +32,7 @@ from xdsl.ir import Block, Operation, SSAValue
 
 from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR, MemorySpaceAttr
 from tiler_dialect.ops import NAME_ATTR
-from tiler_passes.allocation.memory_map import MemoryMap
+from tiler_passes.allocation.memory_map import MemoryMap, function_ops
 
 
 def _index_constants(block: Block) -> dict[int, SSAValue]:
@@ -47,7 +47,7 @@ def _index_constants(block: Block) -> dict[int, SSAValue]:
 
 def write_placement(main: func.FuncOp, mmap: MemoryMap, arenas: Mapping[str, int], level_order: list[str]) -> None:
     """`mmap`'s blocks must all have offsets; `arenas` gives each level's arena bytes."""
-    block = main.body.block
+    block = main.body.blocks[0]  # the entry block, which dominates every use
     constants = _index_constants(block)
     # new ops go to the top, in a stable order: the offsets' index constants, the arenas
     top: list[Operation] = []
@@ -93,12 +93,15 @@ def write_placement(main: func.FuncOp, mmap: MemoryMap, arenas: Mapping[str, int
             view = memref.ViewOp(arena_values[b.level], constants[b.offset], [], t)
             view.attributes.update({k: v for k, v in alloc.attributes.items() if k == NAME_ATTR})
             view.result.name_hint = alloc.memref.name_hint
-            block.insert_op_before(view, alloc)
+            home = alloc.parent_block()
+            assert home is not None
+            home.insert_op_before(view, alloc)
             alloc.memref.replace_all_uses_with(view.result)
-            block.erase_op(alloc)
+            home.erase_op(alloc)
             replaced.add(view.result)
     if block.args:
         main.arg_attrs = ArrayAttr(arg_attrs)
-    for op in list(block.ops):
+    for op in function_ops(main):
         if isinstance(op, memref.DeallocOp) and op.memref in replaced:
-            block.erase_op(op)
+            op.detach()
+            op.erase()

@@ -68,7 +68,16 @@ def buffer_alignment(t: MemRefType, alignment: int) -> int:
     return max(alignment, element_dtype(t.element_type).itemsize)
 
 
-_BOOKKEEPING = (memref.AllocOp, memref.DeallocOp, memref.GetGlobalOp, memref.ViewOp, func.ReturnOp, arith.ConstantOp)
+_BOOKKEEPING = (
+    memref.AllocOp,
+    memref.DeallocOp,
+    memref.GetGlobalOp,
+    memref.ViewOp,
+    memref.CollapseShapeOp,
+    memref.ExpandShapeOp,
+    func.ReturnOp,
+    arith.ConstantOp,
+)
 
 
 def _is_work(op: Operation) -> bool:
@@ -79,8 +88,8 @@ def root_of(value: SSAValue) -> SSAValue:
     """The buffer a view (subview, reshape) of any depth looks into."""
     while True:
         owner = value.owner
-        if isinstance(owner, memref.SubviewOp):
-            value = owner.source
+        if isinstance(owner, memref.SubviewOp | memref.CollapseShapeOp | memref.ExpandShapeOp):
+            value = owner.src if not isinstance(owner, memref.SubviewOp) else owner.source
         elif isinstance(owner, TilerOp) and owner.IS_VIEW and isinstance(owner.inputs[0].type, MemRefType):
             value = owner.inputs[0]
         else:
@@ -94,15 +103,39 @@ def _arg_name(main: func.FuncOp, i: int) -> str:
     return name.data if isinstance(name, StringAttr) else f"arg{i}"
 
 
+def function_ops(main: func.FuncOp) -> list[Operation]:
+    """@main's ops in order: of its one block, or of every block of its control-flow
+    graph in the order they are written (after convert-scf-to-cf)."""
+    return [op for block in main.body.blocks for op in block.ops]
+
+
+def _loop_spans(main: func.FuncOp, step_of: dict[Operation, int]) -> list[tuple[int, int]]:
+    """The steps [first, last] of each loop of a control-flow graph: from a block that
+    a later block branches back to, to that later block."""
+    blocks = list(main.body.blocks)
+    position = {id(b): i for i, b in enumerate(blocks)}
+    spans = []
+    for i, block in enumerate(blocks):
+        last = block.last_op
+        if last is None:
+            continue
+        for successor in last.successors:
+            j = position[id(successor)]
+            if j <= i and successor.first_op is not None:
+                spans.append((step_of[successor.first_op], step_of[last]))
+    return spans
+
+
 def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) -> MemoryMap:
     hierarchy = hierarchy_of(module)
     capacities = {name: level.size for name, level in hierarchy.memoryLevels.items()}
-    block = main.body.block
+    block = main.body.blocks[0]  # the entry block: its arguments are the graph's inputs
+    ops = function_ops(main)
 
     # steps: the runs of work ops
     step_of: dict[Operation, int] = {}
     runs, in_run = 0, False
-    for op in block.ops:
+    for op in ops:
         if _is_work(op):
             if not in_run:
                 runs, in_run = runs + 1, True
@@ -113,13 +146,13 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
     steps = max(runs, 1)
 
     uses: list[set[SSAValue]] = [set() for _ in range(steps)]
-    for op in block.ops:
+    for op in ops:
         if _is_work(op):
             for inner in op.walk():
                 for operand in inner.operands:
                     if isinstance(operand.type, MemRefType) and not is_dma_tags(root_of(operand)):
                         uses[step_of[op]].add(root_of(operand))
-    returned = {root_of(v) for v in block.last_op.operands} if isinstance(block.last_op, func.ReturnOp) else set()
+    returned = {root_of(v) for op in ops if isinstance(op, func.ReturnOp) for v in op.operands}
 
     mmap = MemoryMap(steps, capacities, uses=uses, returned=returned)
     taken: set[str] = set()
@@ -159,10 +192,10 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
     globals_ = {op.sym_name.data: op for op in module.walk() if isinstance(op, memref.GlobalOp)}
     seen_globals: dict[str, SSAValue] = {}
     frees: dict[SSAValue, int] = {}
-    for op in block.ops:
+    for op in ops:
         if isinstance(op, memref.DeallocOp):
             frees[root_of(op.memref)] = step_of[op]
-    for op in block.ops:
+    for op in ops:
         if isinstance(op, memref.GetGlobalOp):
             sym = op.name_.root_reference.data
             if sym in seen_globals:
@@ -179,7 +212,25 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
             upper = steps if op.memref in returned else frees.get(op.memref, steps)
             hint = op.attributes.get(OFFSET_ATTR)
             add(op.memref, op, kind, label, step_of[op], upper, hint.value.data if isinstance(hint, IntegerAttr) else None)
+    _extend_over_loops(mmap, _loop_spans(main, step_of))
     return mmap
+
+
+def _extend_over_loops(mmap: MemoryMap, spans: list[tuple[int, int]]) -> None:
+    """A buffer live in part of a control-flow loop is live in all of it (the loop comes
+    back to where it started); one allocated and freed inside a loop stays as it is."""
+    changed = bool(spans)
+    while changed:
+        changed = False
+        for b in mmap.all():
+            lo, hi = b.block.lower, b.block.upper
+            for first, last in spans:
+                inside = first <= lo and hi <= last + 1
+                if not inside and lo <= last and hi > first and (lo > first or hi < last + 1):
+                    lo, hi = min(lo, first), max(hi, last + 1)
+            if (lo, hi) != (b.block.lower, b.block.upper):
+                b.block = Block(b.block.id, lo, hi, b.block.size, b.block.align)
+                changed = True
 
 
 def check_memory_map(mmap: MemoryMap) -> None:

@@ -32,6 +32,8 @@ from xdsl.interpreter import (
     register_impls,
 )
 from xdsl.interpreters.func import FuncFunctions
+from xdsl.interpreters.affine import AffineFunctions
+from xdsl.interpreters.cf import CfFunctions
 from xdsl.interpreters.scf import ScfFunctions
 
 from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR
@@ -41,7 +43,9 @@ from tiler_dialect.program import check_defined_before_use, main_function
 from tiler_tools.executor.compute import run_compute
 from tiler_tools.executor.dma import DmaEngine
 from tiler_tools.executor.errors import ExecutionError
-from tiler_tools.executor.memory import IndexArithFunctions, MemrefFunctions, arena_view, new_arena
+from tiler_tools.executor.elementwise import ElementFunctions
+from tiler_tools.executor.linalg import LinalgFunctions
+from tiler_tools.executor.memory import MemrefFunctions, arena_view, new_arena
 
 
 def _tiler_functions() -> type[InterpreterFunctions]:
@@ -136,7 +140,7 @@ def _bind_input(name: str, t: TensorType | MemRefType, value: np.ndarray) -> np.
 def _arenas(module: ModuleOp) -> dict[str, np.ndarray]:
     """One byte array per level the allocation gave an arena (`memref.alloc {tiler.arena}`)."""
     arenas = {}
-    for op in main_function(module).body.block.ops:
+    for op in main_function(module).body.blocks[0].ops:  # the entry block (a CFG has more)
         level = op.attributes.get(ARENA_ATTR)
         if isinstance(op, memref.AllocOp) and isinstance(level, StringAttr):
             t = op.memref.type
@@ -184,7 +188,10 @@ def execute(
     interpreter = Interpreter(module)
     interpreter.register_implementations(ReturnChecksDma(dma))
     interpreter.register_implementations(ScfFunctions())
-    interpreter.register_implementations(IndexArithFunctions())
+    interpreter.register_implementations(CfFunctions())
+    interpreter.register_implementations(AffineFunctions())
+    interpreter.register_implementations(ElementFunctions())
+    interpreter.register_implementations(LinalgFunctions())
     interpreter.register_implementations(MemrefFunctions(module, arenas))
     interpreter.register_implementations(DmaFunctions(dma))
     interpreter.register_implementations(TilerFunctions(dma))

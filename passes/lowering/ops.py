@@ -1,0 +1,540 @@
+"""Each tiler op as linalg: its tiling description gives the loops and the operands' maps
+(structured.py); what is left per op is its scalar formula, `Lowering` below.
+
+- a map op (elementwise, transpose, slice, pad, concat) yields its formula;
+- a reduction yields `combine(out, contribution)`; the output starts from `init` (the
+  reduction-independent inputs, e.g. a bias, or the combiner's identity) in the tile
+  that starts the reduction, and accumulates in the others (a split reduction);
+- softmax and layer normalization take several steps over a per-row scratch buffer.
+
+The scalar formulas follow the ops' numpy kernels (tiler_dialect/ops), including where
+those compute in double precision.
+"""
+
+from __future__ import annotations
+
+import math as pymath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from xdsl.dialects import arith, math, memref, scf
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    AnyFloat,
+    IndexType,
+    MemRefType,
+    StridedLayoutAttr,
+    StringAttr,
+)
+from xdsl.ir import Operation, SSAValue
+from xdsl.utils.exceptions import DiagnosticException
+
+from tiler_dialect.ops import (
+    AddOp,
+    AveragePoolOp,
+    BatchNormOp,
+    ClipOp,
+    ConcatOp,
+    ConvOp,
+    DivOp,
+    GeluOp,
+    GemmOp,
+    GlobalAveragePoolOp,
+    HardSigmoidOp,
+    HardSwishOp,
+    LayerNormOp,
+    MatMulOp,
+    MaxPoolOp,
+    MulOp,
+    NAME_ATTR,
+    PadOp,
+    PowOp,
+    ReduceMeanOp,
+    ReluOp,
+    SigmoidOp,
+    SliceOp,
+    SoftmaxOp,
+    SqrtOp,
+    SubOp,
+    TanhOp,
+    TilerOp,
+    TransposeOp,
+)
+from tiler_dialect.ops.base import get_bool, get_float, get_ints
+from tiler_dialect.tiling import IterKind, LinearForm, OutOfBounds, TilingDescription, linear_form
+from tiler_passes.lowering.body import Body
+from tiler_passes.lowering.structured import Access, Element, Emitter, Index, constant_of, fill, generic
+
+
+class LoweringError(DiagnosticException):
+    """An op this lowering cannot express (named in the message)."""
+
+
+@dataclass(frozen=True)
+class Lowering:
+    formula: Callable[[TilerOp, Element, "Tile"], SSAValue]
+    combiner: str | None = None  # "add" or "max": a reduction
+    init: Callable[[TilerOp, Element, "Tile"], SSAValue] | None = None
+
+
+# -- the tile being lowered ---------------------------------------------------------------
+
+
+@dataclass
+class Tile:
+    """A tile-form (or destination-form: the whole box) op's loops: the dims of extent
+    above 1 in the problem (the others are index 0 throughout) and their offsets."""
+
+    op: TilerOp
+    desc: TilingDescription
+    offsets: list[Index]
+    sizes: list[Index]
+    kept: list[int]
+
+    @property
+    def position(self) -> dict[int, int]:
+        return {d: j for j, d in enumerate(self.kept)}
+
+    def absolute(self, e: Element, dim: int) -> SSAValue:
+        """The absolute index of iteration dim `dim` (of the description) in a body."""
+        if dim in self.position:
+            return e.absolute(self.position[dim])
+        return e.b.const(0, IndexType())
+
+    def forms(self, access, dims: Sequence[int] | None = None) -> list[LinearForm]:
+        """The access's linear forms over the loop dims `dims` (default: all kept)."""
+        dims = self.kept if dims is None else dims
+        pos = {d: j for j, d in enumerate(dims)}
+        out = []
+        for expr in access.map.results:
+            form = linear_form(expr)
+            terms = [(d, c) for d, c in form.coeffs if self.desc.dims[d].size > 1]
+            if any(d not in pos for d, _ in terms):
+                raise LoweringError(f"{self.op.name}: an init operand depends on a reduction dim")
+            out.append(LinearForm(tuple((pos[d], c) for d, c in terms), 0))
+        return out
+
+
+def tile_of(op: TilerOp) -> Tile:
+    desc = op.tiling()
+    n = len(desc.dims)
+    if op.is_tile:
+        assert op.static_tile_offsets is not None and op.static_tile_sizes is not None
+        dyn_offsets, dyn_sizes = iter(op.tile_offsets), iter(op.tile_sizes)
+        offsets: list[Index] = [next(dyn_offsets) if v == DYNAMIC_INDEX else v for v in op.static_tile_offsets.get_values()]
+        sizes: list[Index] = [next(dyn_sizes) if v == DYNAMIC_INDEX else v for v in op.static_tile_sizes.get_values()]
+    else:
+        offsets, sizes = [0] * n, [dim.size for dim in desc.dims]
+    return Tile(op, desc, offsets, sizes, [i for i, dim in enumerate(desc.dims) if dim.size > 1])
+
+
+def _input_access(emitter: Emitter, tile: Tile, buffer: SSAValue, access, shape) -> Access:
+    """The buffer holds the operand's region from its (clipped) start, so an element's
+    index in it is sum(c_i * d'_i) + shift with shift = const + sum(c_i * o_i) - start,
+    where a negative coefficient starts the region at the box's far end."""
+    forms = tile.forms(access)
+    ends = [emitter.add(n, -1) for n in tile.sizes]
+    region = tile.desc.region(access, tile.desc.full_box)
+    never = access.oob == OutOfBounds.NEVER
+    shift: list[Index | None] = []  # None: this index never leaves the operand
+    for expr, (lo, hi), n in zip(access.map.results, region, shape):
+        form = linear_form(expr)
+        far = LinearForm(tuple((d, -c) for d, c in form.coeffs if c < 0), 0)  # the far ends' part, negated
+        if never or (0 <= lo and hi <= n):  # the region starts at the map's value at the box's start
+            shift.append(emitter.linear(far, ends))
+        else:  # ... clipped to the operand
+            start = emitter.add(emitter.linear(form, tile.offsets), emitter.mul(emitter.linear(far, ends), -1))
+            shift.append(emitter.add(emitter.linear(form, tile.offsets), emitter.mul(emitter.max(start, 0), -1)))
+            continue
+        if isinstance(shift[-1], int):
+            forms[len(shift) - 1] = LinearForm(forms[len(shift) - 1].coeffs, shift[-1])  # type: ignore[arg-type]
+            shift[-1] = None
+    if all(x is None for x in shift):  # a plain operand
+        return Access(buffer, forms)
+    mode = getattr(tile.op, "pad_mode", None) if access.oob == OutOfBounds.FILL else None
+    return Access(buffer, forms, shift, access.oob, access.pad_value, mode)
+
+
+def _depends_on_reduction(desc: TilingDescription, access) -> bool:
+    reductions = {i for i, dim in enumerate(desc.dims) if dim.kind != IterKind.PARALLEL}
+    return bool(access.map.used_dims() & reductions)
+
+
+def lower_compute(op: TilerOp) -> Emitter:
+    """The ops that compute what `op` (memref form) computes, in `.ops`; in `.hoisted`,
+    scratch buffers to allocate around the op's whole loop nest."""
+    special = _SPECIAL.get(type(op))
+    if special is not None:
+        emitter = Emitter()
+        special(emitter, tile_of(op))
+        return emitter
+    lowering = LOWERINGS.get(type(op))
+    if lowering is None:
+        raise LoweringError(f"{op.name} has no lowering to linalg")
+    tile = tile_of(op)
+    desc = tile.desc
+    emitter = Emitter()
+    inputs = [
+        _input_access(emitter, tile, buffer, access, shape)
+        for buffer, access, shape in zip(op.inputs, desc.inputs, op.input_shapes)
+    ]
+    out = op.outputs[0]
+    output = Access(out, tile.forms(desc.outputs[0]))
+    iterators = ["parallel" if desc.dims[i].kind == IterKind.PARALLEL else "reduction" for i in tile.kept]
+    extents = [tile.sizes[i] for i in tile.kept]
+    offsets = [tile.offsets[i] for i in tile.kept]
+    name = op.node_name or op.name
+    if lowering.combiner is None:
+        generic(emitter, iterators, extents, inputs, [output], lambda e: [lowering.formula(op, e, tile)], offsets, name)
+        return emitter
+
+    dependent = [i for i, a in enumerate(desc.inputs) if _depends_on_reduction(desc, a)]
+    independent = [i for i in range(len(inputs)) if i not in dependent]
+    # the tile that starts the reduction sets the output to its initial value
+    starts = emitter.is_true_all(
+        [(tile.offsets[i], 0) for i, dim in enumerate(desc.dims) if dim.kind != IterKind.PARALLEL]
+    )
+    if starts is not False:
+        init = Emitter()
+        init._constants = emitter._constants if starts is True else {}
+        _initialise(init, tile, lowering, [inputs[i] for i in independent], [desc.inputs[i] for i in independent], out)
+        if starts is True:
+            emitter.ops.extend(init.ops)
+        else:
+            emitter.emit(scf.IfOp(starts, [], [*init.ops, scf.YieldOp()]))
+
+    def reduce(e: Element) -> list[SSAValue]:
+        contribution = lowering.formula(op, e, tile)
+        current = e.out[0]
+        if lowering.combiner == "add":
+            return [e.b.add(current, contribution)]
+        return [e.b.max(current, contribution)]
+
+    generic(emitter, iterators, extents, [inputs[i] for i in dependent], [output], reduce, offsets, name)
+    return emitter
+
+
+def _initialise(emitter: Emitter, tile: Tile, lowering: Lowering, inputs, accesses, out: SSAValue) -> None:
+    element_type = out.type.element_type  # type: ignore[attr-defined]
+    if lowering.init is None or not inputs:
+        identity = 0.0 if lowering.combiner == "add" else float("-inf")
+        fill(emitter, constant_of(emitter, identity, element_type), out)
+        return
+    parallel = [i for i in tile.kept if tile.desc.dims[i].kind == IterKind.PARALLEL]
+    forms = [Access(a.buffer, tile.forms(access, parallel)) for a, access in zip(inputs, accesses)]
+    output = Access(out, tile.forms(tile.desc.outputs[0], parallel))
+    generic(
+        emitter,
+        ["parallel"] * len(parallel),
+        [tile.sizes[i] for i in parallel],
+        forms,
+        [output],
+        lambda e: [lowering.init(tile.op, e, tile)],  # type: ignore[misc]
+        [tile.offsets[i] for i in parallel],
+        f"{tile.op.node_name or tile.op.name}: init",
+    )
+
+
+# -- the formulas -------------------------------------------------------------------------
+
+
+def _x(e: Element) -> SSAValue:
+    return e.values[0]
+
+
+def _in_type(f: Callable[[Body, SSAValue], SSAValue]) -> Callable[[TilerOp, Element, Tile], SSAValue]:
+    return lambda op, e, tile: f(e.b, _x(e))
+
+
+def _relu(b: Body, x: SSAValue) -> SSAValue:
+    return b.max(x, b.const(0, x.type))
+
+
+def _sigmoid(b: Body, x: SSAValue) -> SSAValue:
+    one = b.const(1.0, x.type)
+    return b.div(one, b.add(one, b.exp(b.neg(x))))
+
+
+def _hard_swish(b: Body, x: SSAValue) -> SSAValue:
+    t = x.type
+    return b.mul(x, _clamp(b, b.add(b.div(x, b.const(6.0, t)), b.const(0.5, t)), 0.0, 1.0))
+
+
+def _clamp(b: Body, x: SSAValue, lo: float | None, hi: float | None) -> SSAValue:
+    if lo is not None:
+        x = b.max(x, b.const(lo, x.type))
+    if hi is not None:
+        x = b.min(x, b.const(hi, x.type))
+    return x
+
+
+def _hard_sigmoid(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    b, x = e.b, _x(e)
+    alpha = get_float(op.properties, "alpha", 0.2)
+    beta = get_float(op.properties, "beta", 0.5)
+    return _clamp(b, b.add(b.mul(b.const(alpha, x.type), x), b.const(beta, x.type)), 0.0, 1.0)
+
+
+def _clip(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    return _clamp(e.b, _x(e), get_float(op.properties, "min"), get_float(op.properties, "max"))
+
+
+def _gelu(op: GeluOp, e: Element, tile: Tile) -> SSAValue:
+    b, x = e.b, _x(e)
+    x64 = b.wide(x)
+    half, one = b.const(0.5, x64.type), b.const(1.0, x64.type)
+    if op.mode == "tanh":
+        cube = b.mul(b.mul(x64, x64), x64)
+        inner = b.mul(b.const(pymath.sqrt(2.0 / pymath.pi), x64.type), b.add(x64, b.mul(b.const(0.044715, x64.type), cube)))
+        y = b.mul(b.mul(half, x64), b.add(one, b.unary(math.TanhOp, inner)))
+    else:
+        scaled = b.div(x64, b.const(pymath.sqrt(2.0), x64.type))
+        y = b.mul(b.mul(half, x64), b.add(one, b.unary(math.ErfOp, scaled)))
+    return b.convert(y, x.type)
+
+
+def _binary(f: Callable[[Body, SSAValue, SSAValue], SSAValue]) -> Callable[[TilerOp, Element, Tile], SSAValue]:
+    return lambda op, e, tile: f(e.b, e.values[0], e.values[1])
+
+
+def _pow(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    b, base, exponent = e.b, e.values[0], e.values[1]
+    if isinstance(base.type, AnyFloat):
+        return b.emit(math.PowFOp(base, b.convert(exponent, base.type)))
+    wide = b.emit(math.PowFOp(b.wide(base), b.wide(exponent)))
+    return b.convert(wide, base.type)
+
+
+def _copy(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    return _x(e)
+
+
+def _concat(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    """The input whose part of the axis holds the element (the last one when none of the
+    others does)."""
+    b = e.b
+    value = e.values[-1]
+    for v, inside in zip(reversed(e.values[:-1]), reversed(e.valid[:-1])):
+        value = v if inside is None else b.select(inside, v, value)
+    return value
+
+
+def _product(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    return e.b.mul(e.values[0], e.values[1])
+
+
+def _gemm_product(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    b = e.b
+    p = b.mul(e.values[0], e.values[1])
+    alpha = get_float(op.properties, "alpha")
+    return p if alpha == 1.0 else b.mul(p, b.const(alpha, p.type))
+
+
+def _gemm_init(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    b, c = e.b, e.values[0]
+    beta = get_float(op.properties, "beta")
+    if beta == 0.0:
+        return b.const(0.0, c.type)
+    return c if beta == 1.0 else b.mul(c, b.const(beta, c.type))
+
+
+def _bias(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    return e.values[0]
+
+
+def _average(op: AveragePoolOp, e: Element, tile: Tile) -> SSAValue:
+    """x / the window's element count: the kernel's size when padding counts, else the
+    positions inside the input (per spatial dim: the kernel offsets that land inside)."""
+    b, x = e.b, _x(e)
+    win = op.window
+    include = get_bool(op.properties, "count_include_pad")
+    shape = op.input_shapes[0]
+    index = IndexType()
+    count: SSAValue | None = None
+    for i in range(win.rank):
+        lo, hi = (-win.begins[i], shape[2 + i] + win.ends[i]) if include else (0, shape[2 + i])
+        start = b.emit(
+            arith.SubiOp(b.emit(arith.MuliOp(tile.absolute(e, 2 + i), b.const(win.strides[i], index))), b.const(win.begins[i], index))
+        )
+        n = b.const(0, index)
+        for k in range(win.kernel[i]):
+            at = b.emit(arith.AddiOp(start, b.const(k * win.dilations[i], index)))
+            inside = b.and_(b.cmp(at, b.const(lo, index), "sge"), b.cmp(at, b.const(hi, index), "slt"))
+            n = b.select(inside, b.emit(arith.AddiOp(n, b.const(1, index))), n)
+        count = n if count is None else b.emit(arith.MuliOp(count, n))
+    assert count is not None
+    return b.div(x, b.convert(count, x.type))
+
+
+def _mean_of(count: Callable[[TilerOp], int]) -> Callable[[TilerOp, Element, Tile], SSAValue]:
+    """x / count, in double precision (the kernels' mean), rounded back."""
+
+    def formula(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+        b, x = e.b, _x(e)
+        if not isinstance(x.type, AnyFloat):
+            raise LoweringError(f"{op.name}: the mean of integers (rounded toward zero at the end) is not lowered")
+        return b.div(x, b.const(float(count(op)), x.type))
+
+    return formula
+
+
+def _global_count(op: TilerOp) -> int:
+    return pymath.prod(op.input_shapes[0][2:])
+
+
+def _reduce_count(op: TilerOp) -> int:
+    shape = op.input_shapes[0]
+    return pymath.prod(shape[a] for a in get_ints(op.properties, "axes"))
+
+
+def _batch_norm(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    b = e.b
+    x, scale, bias, mean, var = (b.wide(v) for v in e.values)
+    eps = b.const(get_float(op.properties, "epsilon"), x.type)
+    y = b.add(b.mul(b.div(b.sub(x, mean), b.sqrt(b.add(var, eps))), scale), bias)
+    return b.convert(y, e.values[0].type)
+
+
+LOWERINGS: dict[type[TilerOp], Lowering] = {
+    ReluOp: Lowering(_in_type(_relu)),
+    SigmoidOp: Lowering(_in_type(_sigmoid)),
+    TanhOp: Lowering(_in_type(lambda b, x: b.unary(math.TanhOp, x))),
+    SqrtOp: Lowering(_in_type(lambda b, x: b.sqrt(x))),
+    GeluOp: Lowering(_gelu),  # type: ignore[arg-type]
+    HardSwishOp: Lowering(_in_type(_hard_swish)),
+    HardSigmoidOp: Lowering(_hard_sigmoid),
+    ClipOp: Lowering(_clip),
+    AddOp: Lowering(_binary(lambda b, x, y: b.add(x, y))),
+    SubOp: Lowering(_binary(lambda b, x, y: b.sub(x, y))),
+    MulOp: Lowering(_binary(lambda b, x, y: b.mul(x, y))),
+    DivOp: Lowering(_binary(lambda b, x, y: b.div(x, y))),
+    PowOp: Lowering(_pow),
+    TransposeOp: Lowering(_copy),
+    SliceOp: Lowering(_copy),
+    PadOp: Lowering(_copy),
+    ConcatOp: Lowering(_concat),
+    BatchNormOp: Lowering(_batch_norm),
+    MatMulOp: Lowering(_product, "add"),
+    GemmOp: Lowering(_gemm_product, "add", _gemm_init),
+    ConvOp: Lowering(_product, "add", _bias),
+    MaxPoolOp: Lowering(_copy, "max"),
+    AveragePoolOp: Lowering(_average, "add"),  # type: ignore[arg-type]
+    GlobalAveragePoolOp: Lowering(_mean_of(_global_count), "add"),
+    ReduceMeanOp: Lowering(_mean_of(_reduce_count), "add"),
+}
+
+
+# -- softmax and layer normalization: steps over a per-row scratch ------------------------
+
+
+def _scratch(emitter: Emitter, tile: Tile, rows: list[int]) -> tuple[memref.AllocOp, SSAValue]:
+    """A buffer for one value per row (the loop dims `rows`), in the output's level: the
+    alloc (placed by the caller outside any loop) and the view of this tile's rows."""
+    out = tile.op.outputs[0]
+    t = out.type
+    assert isinstance(t, MemRefType)
+    most = _largest_tile(out)
+    shape = [most[tile.kept[r]] for r in rows]
+    alloc = memref.AllocOp.get(t.element_type, shape=shape, memory_space=t.memory_space)
+    alloc.attributes[NAME_ATTR] = StringAttr(f"{tile.op.node_name or tile.op.name}: scratch")
+    sizes = [tile.sizes[tile.kept[r]] for r in rows]
+    if all(isinstance(s, int) and s == m for s, m in zip(sizes, shape)):
+        return alloc, alloc.memref
+    strides = [1] * len(shape)
+    for i in range(len(shape) - 2, -1, -1):
+        strides[i] = strides[i + 1] * shape[i + 1]
+    view_shape = [s if isinstance(s, int) else DYNAMIC_INDEX for s in sizes]
+    view_type = MemRefType(t.element_type, view_shape, StridedLayoutAttr(strides, 0), t.memory_space)
+    view = memref.SubviewOp.get(alloc.memref, [0] * len(shape), sizes, [1] * len(shape), view_type)
+    emitter.emit(view)
+    return alloc, view.result
+
+
+def _largest_tile(view: SSAValue) -> list[int]:
+    """The output's extents in the largest tile: its static shape, or, where dynamic, the
+    buffer it views (a tile buffer's leading dim counts its copies)."""
+    t = view.type
+    assert isinstance(t, MemRefType)
+    shape = list(t.get_shape())
+    if DYNAMIC_INDEX not in shape:
+        return shape
+    root = view
+    while isinstance(root.owner, memref.SubviewOp):
+        root = root.owner.source
+    full = list(root.type.get_shape())  # type: ignore[attr-defined]
+    full = full[len(full) - len(shape) :]
+    return [s if s != DYNAMIC_INDEX else f for s, f in zip(shape, full)]
+
+
+def _row_steps(emitter: Emitter, tile: Tile, axes: set[int]) -> tuple[list[str], list[Index], list[int], Access, Access, SSAValue]:
+    op = tile.op
+    iterators = ["reduction" if d in axes else "parallel" for d in tile.kept]
+    extents = [tile.sizes[d] for d in tile.kept]
+    rows = [j for j, d in enumerate(tile.kept) if d not in axes]
+    out_shape = op.output_shape
+    whole = [LinearForm(((tile.position[i], 1),), 0) if out_shape[i] > 1 else LinearForm((), 0) for i in range(len(out_shape))]
+    x = Access(op.inputs[0], whole)
+    y = Access(op.outputs[0], whole)
+    alloc, scratch = _scratch(emitter, tile, rows)
+    emitter.hoisted.append(alloc)
+    return iterators, extents, rows, x, y, scratch
+
+
+def _lower_softmax(emitter: Emitter, tile: Tile) -> None:
+    """max per row; y = exp(x - max); sum per row; y = y / sum (the kernel's order)."""
+    op = tile.op
+    assert isinstance(op, SoftmaxOp)
+    axes = {op.axis_index}
+    iterators, extents, rows, x, y, scratch = _row_steps(emitter, tile, axes)
+    n = len(tile.kept)
+    s = Access(scratch, [LinearForm(((r, 1),), 0) for r in rows])
+    parallel = ["parallel"] * n
+    t = scratch.type.element_type  # type: ignore[attr-defined]
+    name = op.node_name or op.name
+    fill(emitter, constant_of(emitter, float("-inf"), t), scratch)
+    generic(emitter, iterators, extents, [x], [s], lambda e: [e.b.max(e.out[0], e.values[0])], doc=f"{name}: max")
+    generic(emitter, parallel, extents, [x, s], [y], lambda e: [e.b.exp(e.b.sub(e.values[0], e.values[1]))], doc=f"{name}: exp")
+    fill(emitter, constant_of(emitter, 0.0, t), scratch)
+    generic(emitter, iterators, extents, [y], [s], lambda e: [e.b.add(e.out[0], e.values[0])], doc=f"{name}: sum")
+    generic(emitter, parallel, extents, [s], [y], lambda e: [e.b.div(e.out[0], e.values[0])], doc=f"{name}: normalize")
+
+
+def _lower_layer_norm(emitter: Emitter, tile: Tile) -> None:
+    """mean per row; y = x - mean; variance per row (of y); y = y / sqrt(var + eps) *
+    scale + bias. Means divide each term by the row's size, as a running mean."""
+    op = tile.op
+    assert isinstance(op, LayerNormOp)
+    axes = set(range(op.axis_index, len(op.output_shape)))
+    iterators, extents, rows, x, y, scratch = _row_steps(emitter, tile, axes)
+    n = len(tile.kept)
+    s = Access(scratch, [LinearForm(((r, 1),), 0) for r in rows])
+    parallel = ["parallel"] * n
+    t = scratch.type.element_type  # type: ignore[attr-defined]
+    name = op.node_name or op.name
+    count = float(pymath.prod(op.output_shape[a] for a in axes))
+    params = [Access(v, tile.forms(a)) for v, a in zip(op.inputs[1:], tile.desc.inputs[1:])]
+    eps = get_float(op.properties, "epsilon")
+
+    def mean_term(e: Element, v: SSAValue) -> list[SSAValue]:
+        return [e.b.add(e.out[0], e.b.div(v, e.b.const(count, v.type)))]
+
+    fill(emitter, constant_of(emitter, 0.0, t), scratch)
+    generic(emitter, iterators, extents, [x], [s], lambda e: mean_term(e, e.values[0]), doc=f"{name}: mean")
+    generic(emitter, parallel, extents, [x, s], [y], lambda e: [e.b.sub(e.values[0], e.values[1])], doc=f"{name}: center")
+    fill(emitter, constant_of(emitter, 0.0, t), scratch)
+    generic(emitter, iterators, extents, [y], [s], lambda e: mean_term(e, e.b.mul(e.values[0], e.values[0])), doc=f"{name}: variance")
+
+    def normalize(e: Element) -> list[SSAValue]:
+        b = e.b
+        var, *p = e.values
+        v = b.div(e.out[0], b.sqrt(b.add(var, b.const(eps, var.type))))
+        v = b.mul(v, p[0])
+        return [b.add(v, p[1]) if len(p) > 1 else v]
+
+    generic(emitter, parallel, extents, [s, *params], [y], normalize, doc=f"{name}: normalize")
+
+
+_SPECIAL: dict[type[TilerOp], Callable[[Emitter, Tile], None]] = {
+    SoftmaxOp: _lower_softmax,
+    LayerNormOp: _lower_layer_norm,
+}
