@@ -15,7 +15,8 @@ over a per-row scratch buffer, allocated in the compute level around the op's lo
 `memory-spaces=integers` (run it last, after allocate) replaces every `#tiler.mem<"L">`
 memory space by the level's position in the hierarchy (the module's `tiler.levels`
 records the order) and drops the `#tiler.hierarchy` attribute, for tools that know no
-tiler attribute (mlir-opt, iree-opt). The default, `names`, keeps them.
+tiler attribute (mlir-opt, iree-opt); it also drops the names of `memref.dma_start`s,
+which MLIR's parser of that op does not accept. The default, `names`, keeps them all.
 """
 
 from __future__ import annotations
@@ -171,6 +172,10 @@ def lower_tiler(module: ModuleOp) -> None:
 def memory_spaces_to_integers(module: ModuleOp) -> None:
     levels = list(hierarchy_of(module).memoryLevels)
     PatternRewriteWalker(MemorySpaceToInteger(levels)).rewrite_module(module)
+    for op in module.walk():
+        if isinstance(op, memref.DmaStartOp):  # MLIR's parser of dma_start takes no attributes
+            for key in [k for k in op.attributes if k.startswith("tiler.")]:
+                del op.attributes[key]
     del module.attributes[HIERARCHY_ATTR_NAME]
     module.attributes[LEVELS_ATTR] = ArrayAttr(StringAttr(level) for level in levels)
 

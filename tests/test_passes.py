@@ -7,6 +7,9 @@ produces."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,3 +148,29 @@ def test_every_tiling_pass_preserves_the_result(model, l1):
         counters.append(moved)
     assert counters[1] == counters[2] == counters[3]
     assert not [op.name for op in module.walk() if op.name.startswith("tiler.")]
+
+
+IREE_OPT = Path(sys.executable).with_name("iree-opt")
+
+
+@pytest.mark.parametrize("model", [None, "mlperf-tiny/kws_dscnn_float32.onnx"], ids=["conv_relu", "kws"])
+def test_lowered_allocated_ir_is_upstream_mlir(tmp_path, model):
+    """tile, lower-tiler, allocate, then memory spaces as integers: no tiler op or
+    attribute is left, the result still computes the same, and upstream MLIR's parser
+    (iree-opt, without --allow-unregistered-dialect) takes it."""
+    path = SMALL if model is None else shared_path("models", model)
+    flags = ["--l1", "768"] if model is None else ["--l1", "32K"]
+    pipeline = "tile,lower-tiler,allocate,lower-tiler{memory-spaces=integers}"
+    lowered = tmp_path / "lowered.mlir"
+    lowered.write_text(opt(path, *flags, "-p", pipeline))
+    text = lowered.read_text()
+    assert "#tiler." not in text  # no tiler attribute: memory spaces are integers
+    assert not re.search(r'^\s*(%[\w#]+ = )?"?tiler\.', text, re.MULTILINE)  # no tiler op
+    module = import_onnx(path)
+    feeds = random_inputs(module, seed=3)
+    assert_same(execute(load_module(str(lowered), {}), feeds), execute(module, feeds))
+    if not IREE_OPT.exists():
+        pytest.skip("iree-opt is not installed (pip install -e '.[interop]': iree-base-compiler did not install here)")
+    done = subprocess.run([str(IREE_OPT), str(lowered)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[:2000]
+    assert "func.func @main" in done.stdout

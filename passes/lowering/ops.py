@@ -429,23 +429,22 @@ LOWERINGS: dict[type[TilerOp], Lowering] = {
 
 def _scratch(emitter: Emitter, tile: Tile, rows: list[int]) -> tuple[memref.AllocOp, SSAValue]:
     """A buffer for one value per row (the loop dims `rows`), in the output's level: the
-    alloc (placed by the caller outside any loop) and the view of this tile's rows."""
+    alloc (placed by the caller outside any loop; its leading dim counts its one copy,
+    as a tile buffer's does) and the view of this tile's rows."""
     out = tile.op.outputs[0]
     t = out.type
     assert isinstance(t, MemRefType)
     most = _largest_tile(out)
     shape = [most[tile.kept[r]] for r in rows]
-    alloc = memref.AllocOp.get(t.element_type, shape=shape, memory_space=t.memory_space)
+    alloc = memref.AllocOp.get(t.element_type, shape=[1, *shape], memory_space=t.memory_space)
     alloc.attributes[NAME_ATTR] = StringAttr(f"{tile.op.node_name or tile.op.name}: scratch")
     sizes = [tile.sizes[tile.kept[r]] for r in rows]
-    if all(isinstance(s, int) and s == m for s, m in zip(sizes, shape)):
-        return alloc, alloc.memref
     strides = [1] * len(shape)
     for i in range(len(shape) - 2, -1, -1):
         strides[i] = strides[i + 1] * shape[i + 1]
     view_shape = [s if isinstance(s, int) else DYNAMIC_INDEX for s in sizes]
     view_type = MemRefType(t.element_type, view_shape, StridedLayoutAttr(strides, 0), t.memory_space)
-    view = memref.SubviewOp.get(alloc.memref, [0] * len(shape), sizes, [1] * len(shape), view_type)
+    view = memref.SubviewOp.get(alloc.memref, [0] * (len(shape) + 1), [1, *sizes], [1] * (len(shape) + 1), view_type)
     emitter.emit(view)
     return alloc, view.result
 

@@ -45,7 +45,7 @@ from tiler_tools.executor.dma import DmaEngine
 from tiler_tools.executor.errors import ExecutionError
 from tiler_tools.executor.elementwise import ElementFunctions
 from tiler_tools.executor.linalg import LinalgFunctions
-from tiler_tools.executor.memory import MemrefFunctions, arena_view, new_arena
+from tiler_tools.executor.memory import MemrefFunctions, arena_view, integer_levels, new_arena
 
 
 def _tiler_functions() -> type[InterpreterFunctions]:
@@ -181,7 +181,7 @@ def execute(
         offsets = _arg_offsets(module)
         for i, ((name, t), offset) in enumerate(zip(arg_sig, offsets)):
             if offset is not None:
-                view = arena_view(arenas, t, offset, f"input '{name}'")
+                view = arena_view(arenas, t, offset, f"input '{name}'", integer_levels(module))
                 view[...] = args[i]
                 args[i] = view
     dma = DmaEngine()

@@ -7,11 +7,13 @@ so that reading data nothing wrote shows up in the results.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from xdsl.dialects import arith, memref
 from xdsl.dialects.builtin import (
+    ArrayAttr,
     DYNAMIC_INDEX,
     DenseIntOrFPElementsAttr,
     FloatAttr,
@@ -53,10 +55,19 @@ def typed_view(arena: np.ndarray, t: MemRefType, offset: int, what: str) -> np.n
     return arena[offset : offset + size].view(dtype).reshape(shape)
 
 
-def arena_view(arenas: dict[str, np.ndarray], t: Any, offset: int, what: str) -> np.ndarray:
+def integer_levels(module: ModuleOp) -> list[str]:
+    """The level names of integer memory spaces (lower-tiler{memory-spaces=integers})."""
+    levels = module.attributes.get("tiler.levels")
+    return [s.data for s in levels.data] if isinstance(levels, ArrayAttr) else []  # type: ignore[attr-defined]
+
+
+def arena_view(arenas: dict[str, np.ndarray], t: Any, offset: int, what: str, levels: Sequence[str] = ()) -> np.ndarray:
     from tiler_dialect.attributes import memory_level_of
 
     level = memory_level_of(t)
+    space = getattr(t, "memory_space", None)
+    if level is None and isinstance(space, IntegerAttr) and 0 <= space.value.data < len(levels):
+        level = levels[space.value.data]
     if level not in arenas:
         raise ExecutionError(f"{what} is placed at offset {offset} of level {level}, which has no arena")
     return typed_view(arenas[level], t, offset, what)
@@ -118,7 +129,7 @@ class MemrefFunctions(InterpreterFunctions):
             offset = g.attributes.get(OFFSET_ATTR)
             if isinstance(offset, IntegerAttr) and isinstance(g.initial_value, DenseIntOrFPElementsAttr):
                 data = dense_array(g.initial_value)
-                view = arena_view(self.arenas, g.type, offset.value.data, f"@{name}")
+                view = arena_view(self.arenas, g.type, offset.value.data, f"@{name}", integer_levels(module))
                 view[...] = data
                 self.global_values[name] = view
 

@@ -38,21 +38,22 @@
 // CHECK-NEXT:     %[[SUM:.*]] = arith.addf %{{.*}}, %[[P]] : f32
 // CHECK-NEXT:     linalg.yield %[[SUM]] : f32
 // CHECK:      } {tiler.tile_loop = "conv1: L1"}
-// CHECK:      %[[SCRATCH:.*]] = memref.alloc() {tiler.name = "tiler.softmax: scratch"} : memref<2x6xf32, #tiler.mem<"L1">>
-// CHECK:      linalg.fill ins(%{{.*}} : f32) outs(%[[SCRATCH]] : memref<2x6xf32, #tiler.mem<"L1">>)
-// CHECK:      doc = "tiler.softmax: max"
+// CHECK:      %[[SCRATCH:.*]] = memref.alloc() {tiler.name = "tiler.softmax: scratch"} : memref<1x2x6xf32, #tiler.mem<"L1">>
+// CHECK-NEXT: %[[ROWS:.*]] = memref.subview %[[SCRATCH]][0, 0, 0] [1, 2, 6] [1, 1, 1] : memref<1x2x6xf32, #tiler.mem<"L1">> to memref<2x6xf32, strided<[6, 1]>, #tiler.mem<"L1">>
+// CHECK:      linalg.fill ins(%{{.*}} : f32) outs(%[[ROWS]] : memref<2x6xf32, strided<[6, 1]>, #tiler.mem<"L1">>)
+// CHECK:      iterator_types = ["parallel", "parallel", "reduction"], doc = "tiler.softmax: max"
 // CHECK:      doc = "tiler.softmax: exp"
-// CHECK:      linalg.fill ins(%{{.*}} : f32) outs(%[[SCRATCH]] : memref<2x6xf32, #tiler.mem<"L1">>)
-// CHECK:      doc = "tiler.softmax: sum"
+// CHECK:      linalg.fill ins(%{{.*}} : f32) outs(%[[ROWS]] : memref<2x6xf32, strided<[6, 1]>, #tiler.mem<"L1">>)
+// CHECK:      iterator_types = ["parallel", "parallel", "reduction"], doc = "tiler.softmax: sum"
 // CHECK:      doc = "tiler.softmax: normalize"
-// CHECK:      memref.dealloc %[[SCRATCH]] : memref<2x6xf32, #tiler.mem<"L1">>
+// CHECK:      memref.dealloc %[[SCRATCH]] : memref<1x2x6xf32, #tiler.mem<"L1">>
 
 // CF-NOT: linalg.
 // CF-NOT: scf.
 // CF:     cf.cond_br
 
 // CFA: %arena_L1 = memref.alloc() {tiler.arena = "L1"} : memref<{{[0-9]+}}xi8, #tiler.mem<"L1">>
-// CFA: memref.view %arena_L1[%{{.*}}][] {tiler.name = "tiler.softmax: scratch"} : memref<{{[0-9]+}}xi8, #tiler.mem<"L1">> to memref<2x6xf32, #tiler.mem<"L1">>
+// CFA: memref.view %arena_L1[%{{.*}}][] {tiler.name = "tiler.softmax: scratch"} : memref<{{[0-9]+}}xi8, #tiler.mem<"L1">> to memref<1x2x6xf32, #tiler.mem<"L1">>
 // CFA: cf.cond_br
 
 // EXEC: ok y: max |out - golden| =
