@@ -14,14 +14,23 @@ tiler universe all parse with them.
       memref.dma_start %src[%i, %j], %dst[%k, %l], %num, %tag[%t] {attrs} : type(src), type(dst), type(tag)
       memref.dma_wait %tag[%t], %num {attrs} : type(tag)
   (the generic form still parses, and the custom one is what upstream MLIR reads).
+- `linalg.pooling_nchw_max`: xDSL 0.74 builds its body as max(input, window), so every
+  pass that reads the body (convert-linalg-to-loops, the executor) takes the maximum of
+  the input and the unread window operand; MLIR defines it as max(output, input), which
+  the body built here computes.
 """
 
 from __future__ import annotations
 
 import re
 
-from xdsl.dialects import memref
-from xdsl.dialects.builtin import IndexType
+from collections.abc import Sequence
+
+from xdsl.builder import Builder
+from xdsl.dialects import arith, memref
+from xdsl.dialects.builtin import AnyFloat, IndexType
+from xdsl.dialects.linalg.ops import PoolingNchwMaxOp, YieldOp
+from xdsl.ir import BlockArgument, Region, SSAValue
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.mlir_lexer import MLIRLexer
@@ -112,9 +121,21 @@ def _parse_dma_wait(cls, parser: Parser) -> memref.DmaWaitOp:
     return op
 
 
+def _pooling_max_body(cls, inputs: Sequence[SSAValue], outputs: Sequence[SSAValue]) -> Region:
+    arg_types = cls.body_arg_types((*inputs, *outputs))
+    maximum = arith.MaximumfOp if isinstance(arg_types[-1], AnyFloat) else arith.MaxSIOp
+
+    @Builder.implicit_region(arg_types)
+    def body(args: tuple[BlockArgument, ...]) -> None:
+        YieldOp(maximum(args[2], args[0]))  # (input, window, output)
+
+    return body
+
+
 def apply() -> None:
     MLIRLexer._unescaped_characters_regex = _LINEAR_STRING_LITERAL  # pyright: ignore[reportPrivateUsage]
     memref.DmaStartOp.print = _print_dma_start  # type: ignore[method-assign]
     memref.DmaStartOp.parse = classmethod(_parse_dma_start)  # type: ignore[method-assign, assignment]
     memref.DmaWaitOp.print = _print_dma_wait  # type: ignore[method-assign]
     memref.DmaWaitOp.parse = classmethod(_parse_dma_wait)  # type: ignore[method-assign, assignment]
+    PoolingNchwMaxOp.get_hidden_region = classmethod(_pooling_max_body)  # type: ignore[method-assign, assignment]

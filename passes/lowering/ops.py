@@ -63,6 +63,7 @@ from tiler_dialect.ops import (
 from tiler_dialect.ops.base import get_bool, get_float, get_ints
 from tiler_dialect.tiling import IterKind, LinearForm, OutOfBounds, TilingDescription, linear_form
 from tiler_passes.lowering.body import Body
+from tiler_passes.lowering.named import named_op
 from tiler_passes.lowering.structured import Access, Element, Emitter, Index, constant_of, fill, generic
 
 
@@ -185,6 +186,10 @@ def lower_compute(op: TilerOp) -> Emitter:
     offsets = [tile.offsets[i] for i in tile.kept]
     name = op.node_name or op.name
     if lowering.combiner is None:
+        named = named_op(op, inputs, out)
+        if named is not None:
+            emitter.ops.extend(named)
+            return emitter
         generic(emitter, iterators, extents, inputs, [output], lambda e: [lowering.formula(op, e, tile)], offsets, name)
         return emitter
 
@@ -210,6 +215,10 @@ def lower_compute(op: TilerOp) -> Emitter:
             return [e.b.add(current, contribution)]
         return [e.b.max(current, contribution)]
 
+    named = named_op(op, [inputs[i] for i in dependent], out)
+    if named is not None:
+        emitter.ops.extend(named)
+        return emitter
     generic(emitter, iterators, extents, [inputs[i] for i in dependent], [output], reduce, offsets, name)
     return emitter
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from xdsl.dialects import arith, memref
 from xdsl.dialects.linalg import ops as linalg
+from xdsl.dialects.linalg.abstract_ops import LinalgStructuredOperation
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, MemRefType
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.ir import Operation, SSAValue
@@ -223,10 +224,11 @@ def _depends_on(value: SSAValue, arg: SSAValue, block) -> bool:
     return False
 
 
-def run_generic(op: linalg.GenericOp, operands: Sequence[np.ndarray], outside: dict[SSAValue, Any]) -> None:
-    maps = [m.data for m in op.indexing_maps.data]
+def run_generic(op: LinalgStructuredOperation, operands: Sequence[np.ndarray], outside: dict[SSAValue, Any]) -> None:
+    """A linalg.generic, or a named op (by its indexing maps and body)."""
+    maps = [m.data for m in op.get_indexing_maps().data]
     extents = _loop_extents(op, operands, maps)
-    reductions = [i for i, t in enumerate(op.iterator_types.data) if t.data.value == "reduction"]
+    reductions = [i for i, t in enumerate(op.get_iterator_types().data) if t.data.value == "reduction"]
     n_in = len(op.inputs)
     outs = list(operands[n_in:])
     combiners = [_combiner(op, k) for k in range(len(outs))]
@@ -289,13 +291,20 @@ def _run_box(op, box: Box, operands, maps, outs, combiners, reductions) -> None:
         window.set(value)
 
 
-@register_impls
-class LinalgFunctions(InterpreterFunctions):
-    @impl(linalg.GenericOp)
-    def run_generic(self, interpreter: Interpreter, op: linalg.GenericOp, args: tuple[Any, ...]):
-        outside = _values_used_from_outside(interpreter, op)
-        run_generic(op, args, outside)
+NAMED_OPS = (linalg.MatmulOp, linalg.Conv2DNchwFchwOp, linalg.PoolingNchwMaxOp, linalg.TransposeOp)
+
+
+def _linalg_functions() -> type[InterpreterFunctions]:
+    def run(self, interpreter: Interpreter, op: LinalgStructuredOperation, args: tuple[Any, ...]):
+        run_generic(op, args, _values_used_from_outside(interpreter, op))
         return ()
+
+    namespace = {f"run_{cls.__name__}": impl(cls)(run) for cls in (linalg.GenericOp, *NAMED_OPS)}
+    return type("StructuredFunctions", (InterpreterFunctions,), namespace)
+
+
+@register_impls
+class LinalgFunctions(_linalg_functions()):  # type: ignore[misc]
 
     @impl(linalg.FillOp)
     def run_fill(self, interpreter: Interpreter, op: linalg.FillOp, args: tuple[Any, ...]):

@@ -1,0 +1,63 @@
+"""Named linalg ops where upstream has one for the tile's computation.
+
+A tile's step is a named op when its op is one upstream names and the tile reads no
+padding (its operands are all plain, see structured.py): `linalg.matmul` (2-D matmul,
+gemm without transposes and alpha 1), `linalg.conv_2d_nchw_fchw` (2-D conv, one group),
+`linalg.pooling_nchw_max` (2-D max pool), `linalg.transpose`. The output is initialised
+as for the generic form (the bias or the identity, in the tile that starts the
+reduction); named ops accumulate into it as linalg.generic does. Everything else, and any
+tile that reads border padding, stays a `linalg.generic`: upstream's named convolutions
+and poolings take no padding (MLIR pads with tensor.pad, a copy this lowering does not
+make), xDSL has no batch_matmul, and grouped or depthwise convs would need 5-d views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects import memref
+from xdsl.dialects.builtin import DenseArrayBase, DenseIntOrFPElementsAttr, TensorType, UnitAttr, i64
+from xdsl.dialects.linalg.ops import Conv2DNchwFchwOp, MatmulOp, PoolingNchwMaxOp, TransposeOp as LinalgTransposeOp
+from xdsl.ir import Operation, SSAValue
+
+from tiler_dialect.ops import ConvOp, GemmOp, MatMulOp, MaxPoolOp, TilerOp, TransposeOp
+from tiler_dialect.ops.base import get_bool, get_float, get_int, get_ints
+from tiler_passes.lowering.structured import SHAPE_ONLY_ATTR, Access
+
+
+def _pair(values: Sequence[int]) -> DenseIntOrFPElementsAttr:
+    return DenseIntOrFPElementsAttr.from_list(TensorType(i64, [len(values)]), list(values))
+
+
+def _rank(value: SSAValue) -> int:
+    return len(value.type.get_shape())  # type: ignore[attr-defined]
+
+
+def named_op(op: TilerOp, inputs: Sequence[Access], out: SSAValue) -> list[Operation] | None:
+    """The named op (and what it needs) computing the tile's main step, or None."""
+    if not all(a.plain for a in inputs):
+        return None
+    buffers = [a.buffer for a in inputs]
+    if isinstance(op, TransposeOp):
+        perm = get_ints(op.properties, "perm")
+        return [LinalgTransposeOp(buffers[0], out, DenseArrayBase.from_list(i64, list(perm)))]
+    if isinstance(op, MatMulOp) and len(buffers) == 2 and all(_rank(b) == 2 for b in buffers):
+        return [MatmulOp(buffers, [out])]
+    if (
+        isinstance(op, GemmOp)
+        and not get_bool(op.properties, "transA")
+        and not get_bool(op.properties, "transB")
+        and get_float(op.properties, "alpha") == 1.0
+    ):
+        return [MatmulOp(buffers[:2], [out])]
+    if isinstance(op, ConvOp) and _rank(buffers[0]) == 4 and get_int(op.properties, "group") == 1:
+        win = op.window
+        return [Conv2DNchwFchwOp(buffers[:2], [out], strides=_pair(win.strides), dilations=_pair(win.dilations))]
+    if isinstance(op, MaxPoolOp) and _rank(buffers[0]) == 4:
+        win = op.window
+        element = buffers[0].type.element_type  # type: ignore[attr-defined]
+        window = memref.AllocaOp.get(element, shape=list(win.kernel))
+        window.attributes[SHAPE_ONLY_ATTR] = UnitAttr()
+        pool = PoolingNchwMaxOp([buffers[0], window.memref], [out], strides=_pair(win.strides), dilations=_pair(win.dilations))
+        return [window, pool]
+    return None
