@@ -321,6 +321,8 @@ class Tiler:
                     raise TilingError(f"{problem.label}: buffer count {slots!r} is not an integer >= 1")
                 size = align_up(problem.region_bytes(k, extents[h]), self.alignment)
                 used += slots * size
+            if h == len(tiling.levels) - 1 and problem.desc.scratch:  # the compute level's scratch
+                used += align_up(problem.scratch_bytes(extents[h]), self.alignment)
             if used > problem.capacities[h]:
                 raise TilingError(
                     f"{problem.label}: tiles need {used} bytes of {level.level}, which holds {problem.capacities[h]}"

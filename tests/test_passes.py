@@ -174,3 +174,36 @@ def test_lowered_allocated_ir_is_upstream_mlir(tmp_path, model):
     done = subprocess.run([str(IREE_OPT), str(lowered)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[:2000]
     assert "func.func @main" in done.stdout
+
+
+SOFTMAX_LAYERNORM = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[48,40] x, float[40] s, float[40] b) => (float[48,40] y, float[48,40] z) {
+  y = Softmax <axis = -1> (x)
+  z = LayerNormalization <axis = -1, epsilon = 0.00001> (x, s, b)
+}
+"""
+
+
+def test_the_solver_leaves_room_for_the_scratch_lowering_adds(tmp_path):
+    """Softmax and layer norm keep one value per row in an L1 scratch once lowered: the
+    tiling counts it, so at every budget the lowered program still allocates in L1 (without
+    the count, 17 of 434 budgets between 1300 and 2600 bytes overflowed by a few bytes)."""
+    from tiler_passes.allocate import AllocatePass
+    from tiler_passes.lower_tiler import LowerTilerPass
+    from tiler_passes.tile import TilePass
+    from tiler_passes.tiling.problem import problem_of
+    from xdsl.context import Context
+
+    path = tmp_path / "m.onnxtxt"
+    path.write_text(SOFTMAX_LAYERNORM)
+    softmax = next(op for op in import_onnx(path).walk() if op.name == "tiler.softmax")
+    assert problem_of(softmax, "softmax").scratch_bytes([5, 40]) == 5 * 4  # a value per row
+    feeds = random_inputs(import_onnx(path), seed=1)
+    for l1 in range(1300, 2600, 13):
+        module = import_onnx(path, MemoryHierarchy.fromSizes(l1=l1))
+        want = execute(module, feeds) if l1 % 10 == 0 else None
+        TilePass().apply(Context(), module)
+        LowerTilerPass().apply(Context(), module)
+        AllocatePass().apply(Context(), module)  # raises if L1 overflows
+        if want is not None:
+            assert_same(execute(module, feeds), want)

@@ -40,7 +40,10 @@ def footprints(op: TilerOp, alignment: int = 4) -> tuple[int, int, bool]:
     p = problem_of(op, op.name, MemoryHierarchy.default())
     whole = [d.size for d in p.desc.dims]
     smallest = p.smallest_extents()
-    size = lambda extents: sum(align_up(p.region_bytes(k, extents), alignment) for k in range(len(p.shapes)))  # noqa: E731
+    def size(extents: list[int]) -> int:  # operands, and the scratch the lowering needs
+        scratch = align_up(p.scratch_bytes(extents), alignment) if p.desc.scratch else 0
+        return sum(align_up(p.region_bytes(k, extents), alignment) for k in range(len(p.shapes))) + scratch
+
     return size(whole), size(smallest), smallest != whole
 
 

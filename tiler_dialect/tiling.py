@@ -114,9 +114,13 @@ class TilingDescription:
     outputs: tuple[OperandAccess, ...]
     combine: str | None = None
     """How partial results of a split reduction combine ("sum"); None: never split."""
+    scratch: tuple[OperandAccess, ...] = ()
+    """Working buffers a tile needs beside its operands, in the compute level and of the
+    output's element type, each indexed by its map like an operand (softmax's and layer
+    norm's one value per row); the solver counts their bytes in the compute level."""
 
     def __post_init__(self) -> None:
-        for access in (*self.inputs, *self.outputs):
+        for access in (*self.inputs, *self.outputs, *self.scratch):
             if access.map.num_dims != len(self.dims):
                 raise ValueError(
                     f"map {access.map} has {access.map.num_dims} dims, "
@@ -128,6 +132,10 @@ class TilingDescription:
     @property
     def full_box(self) -> tuple[tuple[int, int], ...]:
         return tuple((0, d.size) for d in self.dims)
+
+    def scratch_shape(self, access: OperandAccess) -> tuple[int, ...]:
+        """The shape of a scratch buffer for the whole problem: its map's image."""
+        return tuple(hi - lo for lo, hi in self.region(access, self.full_box))
 
     def nested_output_dims(self) -> list[tuple[int, tuple[int, ...]]]:
         """(inner, outers) pairs: a tile's output region is written back as one box, which

@@ -58,6 +58,8 @@ def estimate(problem: Problem, tiling: OpTiling, alignment: int) -> Estimate:
             total += loads * region
             used += level.slots[k] * align_up(region, alignment)
             first += link.latency + -(-region // link.bandwidth)  # first loads, last store
+        if h == len(tiling.levels) - 1 and problem.desc.scratch:  # the compute level's scratch
+            used += align_up(problem.scratch_bytes(extents[h]), alignment)
         dma.append(count * link.latency + -(-total // link.bandwidth))
         transfers.append(count)
         moved.append(total)

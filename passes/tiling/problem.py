@@ -78,6 +78,14 @@ class Problem:
         region = region_extent(access, extents, self.shapes[operand])
         return math.prod(region) * self.element_bytes[operand]
 
+    def scratch_bytes(self, extents: Sequence[int]) -> int:
+        """Bytes of the scratch buffers (description's `scratch`) a box of these extents needs."""
+        total = 0
+        for access in self.desc.scratch:
+            region = region_extent(access, extents, self.desc.scratch_shape(access))
+            total += math.prod(region) * self.element_bytes[-1]
+        return total
+
     def smallest_extents(self) -> list[int]:
         """Every dim that may be split at the compute level, at extent 1."""
         last = self.levels - 1

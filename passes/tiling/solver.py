@@ -120,6 +120,20 @@ class _Model:
         self.m.AddDivisionEquality(q, numerator + (divisor - 1), divisor)
         return q
 
+    def _region_elements(self, access, shape: Sequence[int], tops: Sequence[Expr], name: str) -> Expr:
+        """Elements of the largest region `access` needs for tiles of extents `tops`,
+        clipped to the operand's `shape`."""
+        lengths: list[Expr] = []
+        for j, (expr, size) in enumerate(zip(access.map.results, shape)):
+            length: Expr = 1 + sum(abs(c) * (tops[d] - 1) for d, c in linear_form(expr).coeffs)
+            if isinstance(length, int):
+                lengths.append(min(length, size))
+            else:
+                r = self._var(1, size, f"r{name}_{j}")
+                self.m.AddMinEquality(r, [length, size])
+                lengths.append(r)
+        return self._product(lengths, math.prod(shape), f"e{name}")
+
     # -- the model -------------------------------------------------------------------
 
     def _build(self) -> None:
@@ -195,17 +209,7 @@ class _Model:
             used: list[Expr] = []
             level_two: list[Expr] = []
             for k, (access, shape) in enumerate(zip([*desc.inputs, *desc.outputs], p.shapes)):
-                lengths: list[Expr] = []
-                for j, (expr, size) in enumerate(zip(access.map.results, shape)):
-                    lf = linear_form(expr)
-                    length: Expr = 1 + sum(abs(c) * (tops[d] - 1) for d, c in lf.coeffs)
-                    if isinstance(length, int):
-                        lengths.append(min(length, size))
-                    else:
-                        r = self._var(1, size, f"r{h}_{k}_{j}")
-                        m.AddMinEquality(r, [length, size])
-                        lengths.append(r)
-                elements = self._product(lengths, math.prod(shape), f"e{h}_{k}")
+                elements = self._region_elements(access, shape, tops, f"{h}_{k}")
                 region = elements * p.element_bytes[k]
                 aligned = self._ceil_div(region, self.o.alignment, biggest, f"a{h}_{k}") * self.o.alignment
                 # loaded once per change of its innermost dependent dim that is split
@@ -236,7 +240,13 @@ class _Model:
                 # the first tile's loads and the last tile's store do not overlap compute
                 first = first + link.latency + self._ceil_div(region, link.bandwidth, biggest, f"f{h}_{k}")
             self.two.append(level_two)
-            footprint = sum(used)
+            scratch: list[Expr] = []
+            if h == p.levels - 1:  # working buffers of the compute level (one copy each)
+                for j, access in enumerate(desc.scratch):
+                    elements = self._region_elements(access, desc.scratch_shape(access), tops, f"s{h}_{j}")
+                    bytes_ = elements * p.element_bytes[-1]
+                    scratch.append(self._ceil_div(bytes_, self.o.alignment, biggest, f"as{h}_{j}") * self.o.alignment)
+            footprint = sum(used) + sum(scratch)
             m.Add(footprint <= p.capacities[h])
             self.footprint.append(footprint)
             if self.o.place_buffers:
@@ -407,7 +417,11 @@ def infeasibility_message(problem: Problem, alignment: int) -> str:
         size = align_up(math.prod(region) * problem.element_bytes[k], alignment)
         parts.append((size, problem.operand_names[k], region))
     total = sum(size for size, _, _ in parts)
-    for level, capacity in zip(problem.path[1:], problem.capacities):
+    scratch = align_up(problem.scratch_bytes(extents), alignment) if problem.desc.scratch else 0
+    for i, (level, capacity) in enumerate(zip(problem.path[1:], problem.capacities)):
+        if i == problem.levels - 1 and scratch:  # the compute level holds the scratch too
+            parts.append((scratch, "scratch", [scratch // max(problem.element_bytes[-1], 1)]))
+            total += scratch
         if total > capacity:
             parts.sort(key=lambda x: -x[0])
             detail = ", ".join(

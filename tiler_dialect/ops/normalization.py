@@ -3,9 +3,9 @@ BatchNormalization (inference). The normalized axes must stay whole inside a til
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import ClassVar
 
 import numpy as np
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr
@@ -35,6 +35,12 @@ def _identity_description(
     return TilingDescription(dims, tuple(inputs), (OperandAccess(ident),))
 
 
+def _per_row(shape: Shape, axes: set[int]) -> OperandAccess:
+    """One value per row: the dims outside `axes` (the lowering's max, sum, mean, variance)."""
+    n = len(shape)
+    return OperandAccess(dims_map(n, [d(i) for i in range(n) if i not in axes]))
+
+
 @irdl_op_definition
 class SoftmaxOp(TilerOp):
     """exp(x) / sum(exp(x)) along `axis` (the opset-13 definition; older opsets' 2-D
@@ -55,7 +61,8 @@ class SoftmaxOp(TilerOp):
         return normalize_axis(get_int(self.properties, "axis"), len(self.output_shape))
 
     def tiling(self) -> TilingDescription:
-        return _identity_description(self.output_shape, {self.axis_index}, [])
+        desc = _identity_description(self.output_shape, {self.axis_index}, [])
+        return replace(desc, scratch=(_per_row(self.output_shape, {self.axis_index}),))
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         axis = self.axis_index
@@ -98,7 +105,8 @@ class LayerNormOp(TilerOp):
         x = self.output_shape
         n = len(x)
         params = [list(broadcast_map(n, s, x).results) for s in self.input_shapes[1:]]
-        return _identity_description(x, set(range(self.axis_index, n)), params)
+        axes = set(range(self.axis_index, n))
+        return replace(_identity_description(x, axes, params), scratch=(_per_row(x, axes),))
 
     def compute(self, x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
         axes = tuple(range(self.axis_index, x.ndim))
