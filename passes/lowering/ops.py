@@ -474,37 +474,55 @@ def _largest_tile(view: SSAValue) -> list[int]:
     return [s if s != DYNAMIC_INDEX else f for s, f in zip(shape, full)]
 
 
-def _row_steps(emitter: Emitter, tile: Tile, axes: set[int]) -> tuple[list[str], list[Index], list[int], Access, Access, SSAValue]:
+@dataclass
+class RowSteps:
+    """What the steps of a per-row op share: its loops (the row axes are the reductions),
+    the input and output over them, and the per-row scratch (`rows`: an access to it)."""
+
+    iterators: list[str]
+    parallel: list[str]
+    extents: list[Index]
+    x: Access
+    y: Access
+    scratch: SSAValue
+    rows: Access
+    name: str
+
+    @property
+    def element_type(self):
+        return self.scratch.type.element_type  # type: ignore[attr-defined]
+
+
+def _row_steps(emitter: Emitter, tile: Tile, axes: set[int]) -> RowSteps:
     op = tile.op
-    iterators = ["reduction" if d in axes else "parallel" for d in tile.kept]
-    extents = [tile.sizes[d] for d in tile.kept]
     rows = [j for j, d in enumerate(tile.kept) if d not in axes]
     out_shape = op.output_shape
     whole = [LinearForm(((tile.position[i], 1),), 0) if out_shape[i] > 1 else LinearForm((), 0) for i in range(len(out_shape))]
-    x = Access(op.inputs[0], whole)
-    y = Access(op.outputs[0], whole)
     alloc, scratch = _scratch(emitter, tile, rows)
     emitter.hoisted.append(alloc)
-    return iterators, extents, rows, x, y, scratch
+    return RowSteps(
+        iterators=["reduction" if d in axes else "parallel" for d in tile.kept],
+        parallel=["parallel"] * len(tile.kept),
+        extents=[tile.sizes[d] for d in tile.kept],
+        x=Access(op.inputs[0], whole),
+        y=Access(op.outputs[0], whole),
+        scratch=scratch,
+        rows=Access(scratch, [LinearForm(((r, 1),), 0) for r in rows]),
+        name=op.node_name or op.name,
+    )
 
 
 def _lower_softmax(emitter: Emitter, tile: Tile) -> None:
     """max per row; y = exp(x - max); sum per row; y = y / sum (the kernel's order)."""
     op = tile.op
     assert isinstance(op, SoftmaxOp)
-    axes = {op.axis_index}
-    iterators, extents, rows, x, y, scratch = _row_steps(emitter, tile, axes)
-    n = len(tile.kept)
-    s = Access(scratch, [LinearForm(((r, 1),), 0) for r in rows])
-    parallel = ["parallel"] * n
-    t = scratch.type.element_type  # type: ignore[attr-defined]
-    name = op.node_name or op.name
-    fill(emitter, constant_of(emitter, float("-inf"), t), scratch)
-    generic(emitter, iterators, extents, [x], [s], lambda e: [e.b.max(e.out[0], e.values[0])], doc=f"{name}: max")
-    generic(emitter, parallel, extents, [x, s], [y], lambda e: [e.b.exp(e.b.sub(e.values[0], e.values[1]))], doc=f"{name}: exp")
-    fill(emitter, constant_of(emitter, 0.0, t), scratch)
-    generic(emitter, iterators, extents, [y], [s], lambda e: [e.b.add(e.out[0], e.values[0])], doc=f"{name}: sum")
-    generic(emitter, parallel, extents, [s], [y], lambda e: [e.b.div(e.out[0], e.values[0])], doc=f"{name}: normalize")
+    r = _row_steps(emitter, tile, {op.axis_index})
+    fill(emitter, constant_of(emitter, float("-inf"), r.element_type), r.scratch)
+    generic(emitter, r.iterators, r.extents, [r.x], [r.rows], lambda e: [e.b.max(e.out[0], e.values[0])], doc=f"{r.name}: max")
+    generic(emitter, r.parallel, r.extents, [r.x, r.rows], [r.y], lambda e: [e.b.exp(e.b.sub(e.values[0], e.values[1]))], doc=f"{r.name}: exp")
+    fill(emitter, constant_of(emitter, 0.0, r.element_type), r.scratch)
+    generic(emitter, r.iterators, r.extents, [r.y], [r.rows], lambda e: [e.b.add(e.out[0], e.values[0])], doc=f"{r.name}: sum")
+    generic(emitter, r.parallel, r.extents, [r.rows], [r.y], lambda e: [e.b.div(e.out[0], e.values[0])], doc=f"{r.name}: normalize")
 
 
 def _lower_layer_norm(emitter: Emitter, tile: Tile) -> None:
@@ -513,12 +531,7 @@ def _lower_layer_norm(emitter: Emitter, tile: Tile) -> None:
     op = tile.op
     assert isinstance(op, LayerNormOp)
     axes = set(range(op.axis_index, len(op.output_shape)))
-    iterators, extents, rows, x, y, scratch = _row_steps(emitter, tile, axes)
-    n = len(tile.kept)
-    s = Access(scratch, [LinearForm(((r, 1),), 0) for r in rows])
-    parallel = ["parallel"] * n
-    t = scratch.type.element_type  # type: ignore[attr-defined]
-    name = op.node_name or op.name
+    r = _row_steps(emitter, tile, axes)
     count = float(pymath.prod(op.output_shape[a] for a in axes))
     params = [Access(v, tile.forms(a)) for v, a in zip(op.inputs[1:], tile.desc.inputs[1:])]
     eps = get_float(op.properties, "epsilon")
@@ -526,11 +539,11 @@ def _lower_layer_norm(emitter: Emitter, tile: Tile) -> None:
     def mean_term(e: Element, v: SSAValue) -> list[SSAValue]:
         return [e.b.add(e.out[0], e.b.div(v, e.b.const(count, v.type)))]
 
-    fill(emitter, constant_of(emitter, 0.0, t), scratch)
-    generic(emitter, iterators, extents, [x], [s], lambda e: mean_term(e, e.values[0]), doc=f"{name}: mean")
-    generic(emitter, parallel, extents, [x, s], [y], lambda e: [e.b.sub(e.values[0], e.values[1])], doc=f"{name}: center")
-    fill(emitter, constant_of(emitter, 0.0, t), scratch)
-    generic(emitter, iterators, extents, [y], [s], lambda e: mean_term(e, e.b.mul(e.values[0], e.values[0])), doc=f"{name}: variance")
+    fill(emitter, constant_of(emitter, 0.0, r.element_type), r.scratch)
+    generic(emitter, r.iterators, r.extents, [r.x], [r.rows], lambda e: mean_term(e, e.values[0]), doc=f"{r.name}: mean")
+    generic(emitter, r.parallel, r.extents, [r.x, r.rows], [r.y], lambda e: [e.b.sub(e.values[0], e.values[1])], doc=f"{r.name}: center")
+    fill(emitter, constant_of(emitter, 0.0, r.element_type), r.scratch)
+    generic(emitter, r.iterators, r.extents, [r.y], [r.rows], lambda e: mean_term(e, e.b.mul(e.values[0], e.values[0])), doc=f"{r.name}: variance")
 
     def normalize(e: Element) -> list[SSAValue]:
         b = e.b
@@ -539,7 +552,7 @@ def _lower_layer_norm(emitter: Emitter, tile: Tile) -> None:
         v = b.mul(v, p[0])
         return [b.add(v, p[1]) if len(p) > 1 else v]
 
-    generic(emitter, parallel, extents, [s, *params], [y], normalize, doc=f"{name}: normalize")
+    generic(emitter, r.parallel, r.extents, [r.rows, *params], [r.y], normalize, doc=f"{r.name}: normalize")
 
 
 _SPECIAL: dict[type[TilerOp], Callable[[Emitter, Tile], None]] = {

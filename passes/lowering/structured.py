@@ -309,12 +309,6 @@ def fill(emitter: Emitter, value: SSAValue, out: SSAValue) -> None:
     emitter.emit(FillOp((value,), (out,), ()))
 
 
-def memref_type(buffer: SSAValue) -> MemRefType:
-    t = buffer.type
-    assert isinstance(t, MemRefType)
-    return t
-
-
 def constant_of(emitter: Emitter, value: float, t: Attribute) -> SSAValue:
     """A scalar constant of element type `t`, outside the bodies."""
     block = Block()
