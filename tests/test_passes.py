@@ -123,22 +123,26 @@ KIB = 1024
 @pytest.mark.parametrize("l1", [8 * KIB, 32 * KIB, 64 * KIB], ids=["8K", "32K", "64K"])
 @pytest.mark.parametrize("model", MODELS)
 def test_every_tiling_pass_preserves_the_result(model, l1):
-    """choose-tiles, apply-tiles, multi-buffer and lower-tiler, one after the other: each
-    one's output, executed (with DMA hazard checks once there is DMA), equals its input's;
-    multi-buffer moves the same bytes in the same transfers as apply-tiles, only earlier,
-    and so does the lowered IR, which holds no tiler op."""
+    """choose-tiles, apply-tiles, multi-buffer, lower-tiler, then upstream xDSL's
+    convert-linalg-to-loops and convert-scf-to-cf, one after the other: each one's output,
+    executed (with DMA hazard checks once there is DMA), equals its input's; multi-buffer
+    moves the same bytes in the same transfers as apply-tiles, only earlier, and so does
+    the lowered IR, which holds no tiler op, in loops and as a control-flow graph."""
     from tiler_passes.choose_tiles import ChooseTilesPass
     from tiler_passes.apply_tiles import ApplyTilesPass
     from tiler_passes.lower_tiler import LowerTilerPass
     from tiler_passes.multi_buffer import MultiBufferPass
     from xdsl.context import Context
+    from xdsl.transforms.convert_linalg_to_loops import ConvertLinalgToLoopsPass
+    from xdsl.transforms.convert_scf_to_cf import ConvertScfToCf
 
     path = shared_path("models", model)
     module = import_onnx(path, MemoryHierarchy.fromSizes(l1=l1, l2=1024 * KIB))
     feeds = random_inputs(module, seed=5)
     want = execute(module, feeds)
     counters: list[dict[str, int]] = []
-    for step in (ChooseTilesPass(), ApplyTilesPass(), MultiBufferPass(), LowerTilerPass()):
+    steps = (ChooseTilesPass(), ApplyTilesPass(), MultiBufferPass(), LowerTilerPass(), ConvertLinalgToLoopsPass(), ConvertScfToCf())
+    for step in steps:
         step.apply(Context(), module)
         module.verify()
         moved: dict[str, int] = {}
@@ -146,8 +150,8 @@ def test_every_tiling_pass_preserves_the_result(model, l1):
         assert_same(got, want)
         want = got
         counters.append(moved)
-    assert counters[1] == counters[2] == counters[3]
-    assert not [op.name for op in module.walk() if op.name.startswith("tiler.")]
+    assert counters[1] == counters[2] == counters[3] == counters[4] == counters[5]
+    assert not [op.name for op in module.walk() if op.name.startswith(("tiler.", "linalg.", "scf."))]
 
 
 IREE_OPT = Path(sys.executable).with_name("iree-opt")

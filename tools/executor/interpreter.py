@@ -40,6 +40,7 @@ from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR
 from tiler_dialect.ops import ALL_OPS, NAME_ATTR, TilerOp, element_dtype
 from tiler_dialect.dma import check_dma
 from tiler_dialect.program import check_defined_before_use, main_function
+from tiler_tools.executor.compiled import can_compile, compile_function
 from tiler_tools.executor.compute import run_compute
 from tiler_tools.executor.dma import DmaEngine
 from tiler_tools.executor.errors import ExecutionError
@@ -195,8 +196,12 @@ def execute(
     interpreter.register_implementations(MemrefFunctions(module, arenas))
     interpreter.register_implementations(DmaFunctions(dma))
     interpreter.register_implementations(TilerFunctions(dma))
+    main = main_function(module)
     try:
-        results = interpreter.call_op("main", tuple(args))
+        if can_compile(main):  # scalar code: as Python, not op by op
+            results = compile_function(main, interpreter, dma.check_idle)(*args)
+        else:
+            results = interpreter.call_op("main", tuple(args))
     except ExecutionError:
         raise
     except Exception as e:
