@@ -51,6 +51,7 @@ from xdsl.rewriter import InsertPoint
 from tiler_dialect.attributes import HIERARCHY_ATTR_NAME, MemorySpaceAttr, hierarchy_of
 from tiler_dialect.ops import TilerOp
 from tiler_passes.lowering.ops import LoweringError, lower_compute
+from tiler_passes.lowering.views import dense_i64, reassociation
 from tiler_passes.options import OptionError, Options
 
 MEMORY_SPACES = ("names", "integers")
@@ -105,7 +106,7 @@ class LowerReshapeView(RewritePattern):
             collapse = memref.CollapseShapeOp(
                 operands=[value],
                 result_types=[flat_type],
-                properties={"reassociation": _groups([list(range(len(st.get_shape())))])},
+                properties={"reassociation": reassociation([list(range(len(st.get_shape())))])},
             )
             ops.append(collapse)
             value = collapse.result
@@ -114,8 +115,8 @@ class LowerReshapeView(RewritePattern):
                 operands=[value, []],
                 result_types=[rt],
                 properties={
-                    "reassociation": _groups([list(range(len(rt.get_shape())))]),
-                    "static_output_shape": _dense(rt.get_shape()),
+                    "reassociation": reassociation([list(range(len(rt.get_shape())))]),
+                    "static_output_shape": dense_i64(rt.get_shape()),
                 },
             )
             ops.append(expand)
@@ -126,16 +127,6 @@ class LowerReshapeView(RewritePattern):
             return
         value.name_hint = op.res[0].name_hint
         rewriter.replace(op, ops, [value])
-
-
-def _groups(groups: list[list[int]]) -> ArrayAttr:
-    return ArrayAttr(ArrayAttr(IntegerAttr(i, i64) for i in g) for g in groups)
-
-
-def _dense(values):
-    from xdsl.dialects.builtin import DenseArrayBase
-
-    return DenseArrayBase.from_list(i64, list(values))
 
 
 class MemorySpaceToInteger(TypeConversionPattern):

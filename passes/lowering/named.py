@@ -3,12 +3,15 @@
 A tile's step is a named op when its op is one upstream names and the tile reads no
 padding (its operands are all plain, see structured.py): `linalg.matmul` (2-D matmul,
 gemm without transposes and alpha 1), `linalg.conv_2d_nchw_fchw` (2-D conv, one group),
-`linalg.pooling_nchw_max` (2-D max pool), `linalg.transpose`. The output is initialised
+`linalg.conv_2d_ngchw_gfchw` (depthwise 2-D conv: one channel per group, on views with a
+unit dim for the channels in a group), `linalg.pooling_nchw_max` (2-D max pool),
+`linalg.transpose`. The output is initialised
 as for the generic form (the bias or the identity, in the tile that starts the
 reduction); named ops accumulate into it as linalg.generic does. Everything else, and any
 tile that reads border padding, stays a `linalg.generic`: upstream's named convolutions
 and poolings take no padding (MLIR pads with tensor.pad, a copy this lowering does not
-make), xDSL has no batch_matmul, and grouped or depthwise convs would need 5-d views.
+make), xDSL has no batch_matmul or depthwise_conv_2d_nchw_chw, and a grouped conv with
+several channels per group has tiles whose channels need not start at a group's start.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from collections.abc import Sequence
 
 from xdsl.dialects import memref
 from xdsl.dialects.builtin import DenseArrayBase, DenseIntOrFPElementsAttr, TensorType, UnitAttr, i64
-from xdsl.dialects.linalg.ops import Conv2DNchwFchwOp, MatmulOp, PoolingNchwMaxOp, TransposeOp as LinalgTransposeOp
+from xdsl.dialects.linalg.ops import Conv2DNchwFchwOp, Conv2DNgchwGfchwOp, MatmulOp, PoolingNchwMaxOp, TransposeOp as LinalgTransposeOp
 from xdsl.ir import Operation, SSAValue
 
 from tiler_dialect.ops import ConvOp, GemmOp, MatMulOp, MaxPoolOp, TilerOp, TransposeOp
 from tiler_dialect.ops.base import get_bool, get_float, get_int, get_ints
 from tiler_passes.lowering.structured import SHAPE_ONLY_ATTR, Access
+from tiler_passes.lowering.views import with_unit_dim_after
 
 
 def _pair(values: Sequence[int]) -> DenseIntOrFPElementsAttr:
@@ -53,6 +57,16 @@ def named_op(op: TilerOp, inputs: Sequence[Access], out: SSAValue) -> list[Opera
     if isinstance(op, ConvOp) and _rank(buffers[0]) == 4 and get_int(op.properties, "group") == 1:
         win = op.window
         return [Conv2DNchwFchwOp(buffers[:2], [out], strides=_pair(win.strides), dilations=_pair(win.dilations))]
+    if isinstance(op, ConvOp) and _rank(buffers[0]) == 4 and _is_depthwise(op):
+        # one channel per group: the grouped conv on views with a unit dim for the group's
+        # channels (input n,g,c,h,w; filter g,f,c,kh,kw; output n,g,f,oh,ow)
+        win = op.window
+        views = [with_unit_dim_after(v, 0 if v is buffers[1] else 1) for v in (buffers[0], buffers[1], out)]
+        conv = Conv2DNgchwGfchwOp(
+            [views[0].result, views[1].result], [views[2].result],
+            strides=_pair(win.strides), dilations=_pair(win.dilations),
+        )
+        return [*views, conv]
     if isinstance(op, MaxPoolOp) and _rank(buffers[0]) == 4:
         win = op.window
         element = buffers[0].type.element_type  # type: ignore[attr-defined]
@@ -61,3 +75,12 @@ def named_op(op: TilerOp, inputs: Sequence[Access], out: SSAValue) -> list[Opera
         pool = PoolingNchwMaxOp([buffers[0], window.memref], [out], strides=_pair(win.strides), dilations=_pair(win.dilations))
         return [window, pool]
     return None
+
+
+
+
+def _is_depthwise(op: ConvOp) -> bool:
+    """As many groups as input and output channels (a channel multiplier of 1)."""
+    group = get_int(op.properties, "group")
+    channels_in, channels_out = op.input_shapes[0][1], op.input_shapes[1][0]
+    return group > 1 and channels_in == channels_out == group

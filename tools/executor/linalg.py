@@ -291,7 +291,9 @@ def _run_box(op, box: Box, operands, maps, outs, combiners, reductions) -> None:
         window.set(value)
 
 
-NAMED_OPS = (linalg.MatmulOp, linalg.Conv2DNchwFchwOp, linalg.PoolingNchwMaxOp, linalg.TransposeOp)
+NAMED_OPS = (
+    linalg.MatmulOp, linalg.Conv2DNchwFchwOp, linalg.Conv2DNgchwGfchwOp, linalg.PoolingNchwMaxOp, linalg.TransposeOp,
+)
 
 
 def _linalg_functions() -> type[InterpreterFunctions]:
