@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from conftest import SHARED, shared_path
 from tiling_helpers import tile
 
@@ -18,7 +20,7 @@ from tiler_tools.onnx_frontend import import_onnx
 def test_bench_rows_match_the_tile_report(tmp_path, capsys):
     shared_path("models", bench.MODELS["kws_dscnn"])
     out = tmp_path / "rows.json"
-    assert bench.main(["--shared", str(SHARED), "--models", "kws_dscnn", "--no-malloc-suite", "--json", str(out)]) == 0
+    assert bench.main(["--shared", str(SHARED), "--models", "kws_dscnn", "--no-int8", "--no-malloc-suite", "--json", str(out)]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("# tiler-bench, ") and "cores" in printed[0]
     assert printed[1] == bench.HEADER
@@ -73,3 +75,18 @@ def test_malloc_suite_rows(tmp_path, capsys):
 def test_bench_without_shared_folder_is_a_clear_error(tmp_path, capsys):
     assert bench.main(["--shared", str(tmp_path)]) == 1
     assert "models not found" in capsys.readouterr().err
+
+
+def test_bench_puts_an_int8_row_beside_each_float_row(tmp_path, capsys):
+    """KWS quantized by onnxruntime (QDQ, int8): one row per budget after the float ones,
+    the same tiling pipeline, far fewer DMA bytes (8-bit tensors and weights)."""
+    pytest.importorskip("onnxruntime")
+    shared_path("models", bench.MODELS["kws_dscnn"])
+    out = tmp_path / "rows.json"
+    assert bench.main(["--shared", str(SHARED), "--models", "kws_dscnn", "--no-malloc-suite", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["tiling"]
+    by_model = {m: [r for r in rows if r["model"] == m] for m in ("kws_dscnn", "kws_dscnn-int8")}
+    assert [r["config"] for r in by_model["kws_dscnn-int8"]] == [c.label for c in bench.CONFIGS]
+    for float_row, int8_row in zip(by_model["kws_dscnn"], by_model["kws_dscnn-int8"]):
+        assert int8_row["ratio"] >= 1 and int8_row["dma_bytes"] * 4 < float_row["dma_bytes"]
+    assert any(line.startswith("| kws_dscnn-int8 |") for line in capsys.readouterr().out.splitlines())

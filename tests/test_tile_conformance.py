@@ -92,6 +92,11 @@ def test_tiled_conformance_case(case, double):
         with pytest.raises(LoweringError, match="works on unsigned integers, which arith does not take"):
             lower_tiler(module)
         return
+    if any(op.name in ("tiler.qlinear_conv", "tiler.qlinear_matmul") for op in module.walk()):
+        # requantizing ops are not lowered yet: a clear error (see passes/lowering/ops.py)
+        with pytest.raises(LoweringError, match="is not lowered to linalg yet"):
+            lower_tiler(module)
+        return
     lower_tiler(module)
     module.verify()
     assert_same(execute(module, feeds), want)

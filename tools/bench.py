@@ -13,6 +13,7 @@ never in tests.
     tiler-bench --kernels               # also the Deeploy single-op kernels
     tiler-bench --search-strategy max   # the reference's objective, for comparison
     tiler-bench --no-malloc-suite       # skip the A-K allocation suite
+    tiler-bench --no-int8               # skip the int8 (QDQ) KWS and ResNet-8 rows
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -37,6 +39,8 @@ MODELS = {
     "resnet8": "mlperf-tiny/resnet8_float32.onnx",
     "cct_1_16_16_8": "deeploy/CCT_1_16_16_8/network.onnx",
 }
+QUANTIZED = ("kws_dscnn", "resnet8")
+"""Models the bench also quantizes (onnxruntime's quantize_static, QDQ, per-channel int8)."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="*", choices=sorted(MODELS), default=sorted(MODELS))
     parser.add_argument("--kernels", action="store_true", help="also the Deeploy single-op kernels")
     parser.add_argument("--no-l3", action="store_true", help="skip the L3-home configuration")
+    parser.add_argument("--no-int8", action="store_true", help="skip the int8 (QDQ) versions of KWS and ResNet-8")
     parser.add_argument("--single-buffer", action="store_true", help="also measure single buffering")
     parser.add_argument("--search-strategy", default="cycles", choices=["cycles", "max", "min", "random-max"])
     parser.add_argument("--no-malloc-suite", action="store_true", help="skip the MiniMalloc A-K suite")
@@ -294,7 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     if not models_dir.is_dir():
         print(f"tiler-bench: error: {models_dir} not found (pass --shared DIR or set TILER_SHARED)", file=sys.stderr)
         return 1
-    models = {name: models_dir / MODELS[name] for name in args.models}
+    models: dict[str, Path] = {}
+    scratch = tempfile.TemporaryDirectory(prefix="tiler-bench-")
+    for name in args.models:
+        models[name] = models_dir / MODELS[name]
+        if name in QUANTIZED and not args.no_int8:
+            # int8 beside float: QDQ from onnxruntime's quantizer (per-channel int8)
+            from tiler_tools.quantize import quantize_qdq
+
+            models[f"{name}-int8"] = quantize_qdq(models[name], Path(scratch.name) / f"{name}-int8.onnx")
     if args.kernels:
         for path in sorted((models_dir / "deeploy" / "kernels-fp32").glob("*/network.onnx")):
             models[path.parent.name] = path

@@ -35,7 +35,9 @@ from tiler_dialect.ops import (
     BatchNormOp,
     ClipOp,
     ConcatOp,
+    ConvIntegerOp,
     ConvOp,
+    DequantizeLinearOp,
     DivOp,
     GeluOp,
     GemmOp,
@@ -43,12 +45,14 @@ from tiler_dialect.ops import (
     HardSigmoidOp,
     HardSwishOp,
     LayerNormOp,
+    MatMulIntegerOp,
     MatMulOp,
     MaxPoolOp,
     MulOp,
     NAME_ATTR,
     PadOp,
     PowOp,
+    QuantizeLinearOp,
     ReduceMeanOp,
     ReluOp,
     SigmoidOp,
@@ -62,6 +66,7 @@ from tiler_dialect.ops import (
 )
 from tiler_dialect.ops.base import get_bool, get_float, get_ints
 from tiler_dialect.tiling import IterKind, LinearForm, OutOfBounds, TilingDescription, linear_form
+from tiler_passes.lowering import integer
 from tiler_passes.lowering.body import Body
 from tiler_passes.lowering.named import named_op
 from tiler_passes.lowering.structured import Access, Element, Emitter, Index, constant_of, fill, generic
@@ -76,6 +81,9 @@ class Lowering:
     formula: Callable[[TilerOp, Element, "Tile"], SSAValue]
     combiner: str | None = None  # "add" or "max": a reduction
     init: Callable[[TilerOp, Element, "Tile"], SSAValue] | None = None
+    reduction_inputs: tuple[int, ...] | None = None
+    """The inputs the reduction's body reads; by default those that depend on the
+    reduction (the others, e.g. a bias, initialise the output)."""
 
 
 # -- the tile being lowered ---------------------------------------------------------------
@@ -171,6 +179,11 @@ def lower_compute(op: TilerOp) -> Emitter:
         return emitter
     lowering = LOWERINGS.get(type(op))
     if lowering is None:
+        if op.name in ("tiler.qlinear_conv", "tiler.qlinear_matmul"):
+            raise LoweringError(
+                f"{op.display_name}: {op.name} is not lowered to linalg yet (its int32 sum needs a "
+                "scratch buffer until the requantizing epilogue)"
+            )
         raise LoweringError(f"{op.name} has no lowering to linalg")
     tile = tile_of(op)
     desc = tile.desc
@@ -193,7 +206,11 @@ def lower_compute(op: TilerOp) -> Emitter:
         generic(emitter, iterators, extents, inputs, [output], lambda e: [lowering.formula(op, e, tile)], offsets, name)
         return emitter
 
-    dependent = [i for i, a in enumerate(desc.inputs) if _depends_on_reduction(desc, a)]
+    dependent = (
+        list(lowering.reduction_inputs)
+        if lowering.reduction_inputs is not None
+        else [i for i, a in enumerate(desc.inputs) if _depends_on_reduction(desc, a)]
+    )
     independent = [i for i in range(len(inputs)) if i not in dependent]
     # the tile that starts the reduction sets the output to its initial value
     starts = emitter.is_true_all(
@@ -430,7 +447,13 @@ LOWERINGS: dict[type[TilerOp], Lowering] = {
     AveragePoolOp: Lowering(_average, "add"),  # type: ignore[arg-type]
     GlobalAveragePoolOp: Lowering(_mean_of(_global_count), "add"),
     ReduceMeanOp: Lowering(_mean_of(_reduce_count), "add"),
+    QuantizeLinearOp: Lowering(integer.quantize),
+    DequantizeLinearOp: Lowering(integer.dequantize),
+    ConvIntegerOp: Lowering(integer.shifted_product, "add", reduction_inputs=(0, 1, 2, 3)),
+    MatMulIntegerOp: Lowering(integer.shifted_product, "add", reduction_inputs=(0, 1, 2, 3)),
 }
+"""QLinearConv and QLinearMatMul are not lowered yet: their int32 sum must live in a
+scratch buffer until the epilogue requantizes it (lower_compute says so)."""
 
 
 # -- softmax and layer normalization: steps over a per-row scratch ------------------------

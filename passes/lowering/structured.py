@@ -164,7 +164,8 @@ def _plain_dim(form: LinearForm) -> int | None:
 @dataclass
 class Element:
     """What a payload sees: the body builder, one scalar per input (in input order), the
-    validity of guarded SKIP inputs, and the step's absolute iteration indices."""
+    validity of guarded SKIP and PAD inputs (None where an input is never out of
+    bounds), and the step's absolute iteration indices."""
 
     b: Body
     values: list[SSAValue]
@@ -280,7 +281,8 @@ def _guarded_read(b: Body, a: Access, sizes: Sequence[Index]) -> tuple[SSAValue,
         indices.append(b.emit(arith.MaxSIOp(zero, b.emit(arith.MinSIOp(i, last)))))
     loaded = b.load(a.buffer, indices)
     if a.oob == OutOfBounds.PAD and inside is not None:
-        return b.select(inside, loaded, b.const(a.pad_value, loaded.type)), None
+        # the formula sees where the padding is (an integer conv's padding is its zero point)
+        return b.select(inside, loaded, b.const(a.pad_value, loaded.type)), inside
     return loaded, inside
 
 

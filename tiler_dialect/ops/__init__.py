@@ -26,6 +26,8 @@ from tiler_dialect.ops.elementwise import (
     TanhOp,
 )
 from tiler_dialect.ops.normalization import BatchNormOp, LayerNormOp, SoftmaxOp
+from tiler_dialect.ops.integer import ConvIntegerOp, MatMulIntegerOp, QLinearConvOp, QLinearMatMulOp
+from tiler_dialect.ops.quantization import DequantizeLinearOp, QuantizeLinearOp
 from tiler_dialect.ops.spatial import AveragePoolOp, ConvOp, GlobalAveragePoolOp, MaxPoolOp
 
 ALL_OPS: tuple[type[TilerOp], ...] = (
@@ -57,6 +59,12 @@ ALL_OPS: tuple[type[TilerOp], ...] = (
     PadOp,
     ReduceMeanOp,
     ReshapeOp,
+    QuantizeLinearOp,
+    DequantizeLinearOp,
+    ConvIntegerOp,
+    QLinearConvOp,
+    MatMulIntegerOp,
+    QLinearMatMulOp,
 )
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS", "NAME_ATTR", "TilerOp", "element_dtype", "shaped_bytes"]

@@ -84,11 +84,9 @@ class GemmOp(TilerOp):
         return y.astype(a.dtype, copy=False)
 
 
-@irdl_op_definition
-class MatMulOp(TilerOp):
-    """numpy.matmul semantics: batched, broadcasting, 1-D operands promoted and dropped."""
+class MatMulBase(TilerOp):
+    """numpy.matmul's shapes and tiling (the float and integer ops share them)."""
 
-    name = "tiler.matmul"
     NUM_INPUTS: ClassVar = (2, 2)
 
     @classmethod
@@ -106,7 +104,7 @@ class MatMulOp(TilerOp):
         return (*batch, *a[-2:-1], *(b[-1:] if len(b) > 1 else ()))
 
     def tiling(self) -> TilingDescription:
-        a, b = self.input_shapes
+        a, b = self.input_shapes[:2]
         y = self.output_shape
         batch = y[: len(y) - (len(a) > 1) - (len(b) > 1)]
         nb = len(batch)
@@ -137,3 +135,10 @@ class MatMulOp(TilerOp):
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b).astype(a.dtype, copy=False)
+
+
+@irdl_op_definition
+class MatMulOp(MatMulBase):
+    """numpy.matmul semantics: batched, broadcasting, 1-D operands promoted and dropped."""
+
+    name = "tiler.matmul"

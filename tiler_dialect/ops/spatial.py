@@ -188,11 +188,9 @@ def _spatial_maps(
     ]
 
 
-@irdl_op_definition
-class ConvOp(TilerOp):
-    """ONNX Conv: inputs X (N, C, *S), W (M, C/group, *K) and optional bias B (M)."""
+class ConvBase(TilerOp):
+    """A convolution's shapes, window and tiling (the float and integer ops share them)."""
 
-    name = "tiler.conv"
     NUM_INPUTS: ClassVar = (2, 3)
     FLOAT_ONLY: ClassVar = True
 
@@ -274,6 +272,13 @@ class ConvOp(TilerOp):
         window, out = tile_window(self, self.window, box)
         x, w, *b = inputs
         return conv(x, w, b[0] if b else None, window, groups, out)
+
+
+@irdl_op_definition
+class ConvOp(ConvBase):
+    """ONNX Conv: inputs X (N, C, *S), W (M, C/group, *K) and optional bias B (M)."""
+
+    name = "tiler.conv"
 
 
 class PoolOp(TilerOp):

@@ -37,7 +37,7 @@ from xdsl.traits import IsTerminator
 from xdsl.ir.affine import AffineBinaryOpExpr, AffineBinaryOpKind, AffineConstantExpr, AffineDimExpr, AffineExpr, AffineSymExpr
 
 from tiler_tools.executor.dma import describe
-from tiler_tools.executor.elementwise import dtype_of
+from tiler_tools.executor.elementwise import KERNELS, apply_kernel, dtype_of
 from tiler_tools.executor.errors import ExecutionError
 
 # Python's parser refuses code indented more than 100 levels; a chain of branches deeper
@@ -54,6 +54,10 @@ def can_compile(function: func.FuncOp) -> bool:
         if op.regions and not isinstance(op, _STRUCTURED):
             return False
     return True
+
+
+def _element(op: Operation, args: tuple[Any, ...]) -> Any:
+    return apply_kernel(op, list(args))[()]
 
 
 def _divsi(a: int, b: int) -> int:
@@ -207,6 +211,10 @@ class _Translator:
                 return self.affine(m.results[0], args[: m.num_dims], args[m.num_dims :])
         if isinstance(op, memref.LoadOp):
             return f"{args[0]}[{self.index_tuple(args[1:])}]"
+        if type(op) in KERNELS and isinstance(t, IntegerType) and not _is_index_like(t):
+            # integers of a width: numpy's, in the result type (xDSL's arith would compute
+            # on unbounded Python ints, its signless results unsigned)
+            return f"_element({self.op_ref(op)}, ({self.index_tuple(args)}))"
         return None
 
     def affine(self, e: AffineExpr, dims: list[str], symbols: list[str]) -> str:
@@ -359,7 +367,8 @@ def compile_function(
     filename = f"<compiled @{function.sym_name.data}>"
     namespace: dict[str, Any] = dict(translator.constants)
     namespace.update(
-        _ops=translator.ops, _run=interpreter.run_op, _returning=returning, _divsi=_divsi, _remsi=_remsi
+        _ops=translator.ops, _run=interpreter.run_op, _returning=returning, _divsi=_divsi, _remsi=_remsi,
+        _element=_element,
     )
     exec(compile(source.text(), filename, "exec"), namespace)
     compiled = namespace["compiled"]

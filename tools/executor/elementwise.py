@@ -104,6 +104,7 @@ KERNELS: dict[type[Operation], Kernel] = {
     math.PowFOp: lambda op, a, b: np.power(a, b),
     math.AbsFOp: lambda op, a: np.abs(a),
     math.LogOp: lambda op, a: np.log(a),
+    math.RoundEvenOp: lambda op, a: np.rint(a),
 }
 
 

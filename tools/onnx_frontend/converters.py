@@ -161,17 +161,22 @@ def _window_props(n: Node, kernel: Sequence[int]) -> dict:
     return {"strides": ints_attr(strides), "dilations": ints_attr(dilations), "pads": ints_attr(pads)}
 
 
-@converter("Conv")
-def _conv(n: Node) -> Sequence[Value]:
+def conv_props(n: Node, weight: int = 1) -> dict:
+    """A convolution's window and group, its weight being input `weight`."""
     if len(n.shape(0)) < 3:
         raise n.fail(f"input must be (N, C, spatial...), got rank {len(n.shape(0))}")
-    kernel = n.shape(1)[2:]
+    kernel = n.shape(weight)[2:]
     declared = n.attr("kernel_shape")
     if declared is not None and _ints(declared) != list(kernel):
         raise n.fail(f"kernel_shape {_ints(declared)} differs from the weight's {list(kernel)}")
     props = _window_props(n, kernel)
     props["group"] = int_attr(n.attr("group", 1))
-    return [n.emit(ConvOp, n.inputs()[:3], props)]
+    return props
+
+
+@converter("Conv")
+def _conv(n: Node) -> Sequence[Value]:
+    return [n.emit(ConvOp, n.inputs()[:3], conv_props(n))]
 
 
 def _pool_props(n: Node) -> dict:
@@ -468,3 +473,7 @@ def _shape(n: Node) -> Sequence[Value]:
 @converter("Size")
 def _size(n: Node) -> Sequence[Value]:
     return [Const(np.array(math.prod(value_shape(n.input(0))), dtype=np.int64), n.proto.output[0])]
+
+
+# the quantization ops register themselves in CONVERTERS (a module of their own)
+from tiler_tools.onnx_frontend import quantized as _quantized  # noqa: E402,F401

@@ -44,6 +44,7 @@ from tiler_tools.onnx_frontend.errors import (
 )
 from tiler_tools.onnx_frontend.folding import fold_node
 from tiler_tools.onnx_frontend.patterns import fuse_gelu
+from tiler_tools.onnx_frontend.qdq import QGEMM_DOMAIN, fuse_qdq
 
 
 @dataclass
@@ -238,9 +239,15 @@ class GraphBuilder:
         self._check_opsets()
         self._add_initializers()
         args = self._add_inputs()
-        nodes, self.fused = fuse_gelu(
-            list(self.graph.node), self._pattern_constants(), {o.name for o in self.graph.output}
-        )
+        constants = self._pattern_constants()
+        outputs = {o.name for o in self.graph.output}
+        nodes, added = fuse_qdq(list(self.graph.node), constants, outputs)
+        for name, array in added.items():
+            self.values[name] = Const(array, name)
+        original = {id(n) for n in self.graph.node}
+        if any(n.domain == QGEMM_DOMAIN and id(n) not in original for n in nodes):
+            self.opsets.setdefault(QGEMM_DOMAIN, 1)  # the fusion's QGemm (a contrib op)
+        nodes, self.fused = fuse_gelu(nodes, constants, outputs)
         nodes = self._sorted_nodes(nodes)
         for proto in nodes:
             for name in proto.input:

@@ -1,0 +1,160 @@
+"""QDQ graphs: DequantizeLinear -> Conv / MatMul / Gemm -> QuantizeLinear as one integer op.
+
+onnxruntime's quantizer, PyTorch and TensorFlow write quantized models as float ops
+between DequantizeLinear (DQ) and QuantizeLinear (Q) nodes. Where a Conv, MatMul or Gemm
+reads DQ'd 8-bit data and weights (and a DQ'd int32 bias whose scale is the data's times
+the weights'), and its float result goes only to a Q (perhaps through a Relu), the chain
+is the integer op onnxruntime itself runs for it: QLinearConv, QLinearMatMul or
+com.microsoft QGemm, accumulating in int32 and requantizing into the Q's type. A Relu in
+between becomes a clip at the output's zero point (the quantized form of max(x, 0)).
+Everything else stays as it is: a Q or DQ of no pattern is an element-wise op of its own.
+
+The rewrite needs the weights, scales and zero points to be constants with per-tensor
+data and output scales (per-channel weight scales are fine), like onnxruntime's fusion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import helper
+
+QGEMM_DOMAIN = "com.microsoft"
+
+
+def _is(node: onnx.NodeProto | None, op_type: str) -> bool:
+    return node is not None and node.op_type == op_type and node.domain in ("", "ai.onnx")
+
+
+def fuse_qdq(
+    nodes: list[onnx.NodeProto],
+    constants: dict[str, np.ndarray],
+    graph_outputs: set[str],
+) -> tuple[list[onnx.NodeProto], dict[str, np.ndarray]]:
+    """The node list with each matching chain replaced by its integer op, and constants
+    the new nodes add (a transposed weight, a relu's bound)."""
+    producer = {o: n for n in nodes for o in n.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for n in nodes:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    added: dict[str, np.ndarray] = {}
+
+    def const(name: str) -> np.ndarray | None:
+        return constants.get(name)
+
+    def dq_parts(value: str, weight: bool) -> tuple[str, str, str] | None:
+        """(quantized input, scale, zero point) of the DQ producing `value`."""
+        dq = producer.get(value)
+        if not _is(dq, "DequantizeLinear") or len(dq.input) < 2:  # type: ignore[union-attr]
+            return None
+        q, scale = dq.input[0], dq.input[1]  # type: ignore[union-attr]
+        zp = dq.input[2] if len(dq.input) > 2 else ""  # type: ignore[union-attr]
+        s = const(scale)
+        if s is None or (zp and const(zp) is None) or (weight and const(q) is None):
+            return None
+        if not weight and s.size != 1:
+            return None
+        if any(a.name == "block_size" and a.i for a in dq.attribute):  # type: ignore[union-attr]
+            return None
+        return q, scale, zp
+
+    def only_user(value: str) -> onnx.NodeProto | None:
+        users = consumers.get(value, [])
+        return users[0] if len(users) == 1 and value not in graph_outputs else None
+
+    def eight_bit(name: str) -> bool:
+        a = const(name)
+        return a is not None and a.dtype in (np.int8, np.uint8)
+
+    replaced: dict[int, list[onnx.NodeProto]] = {}  # id of the Q -> its replacement
+    removed: set[int] = set()
+    for n in nodes:
+        if not (_is(n, "Conv") or _is(n, "MatMul") or _is(n, "Gemm")):
+            continue
+        x = dq_parts(n.input[0], weight=False)
+        w = dq_parts(n.input[1], weight=True) if len(n.input) > 1 else None
+        if x is None or w is None or not x[2] or not eight_bit(x[2]) or not eight_bit(w[0]):
+            continue
+        after = only_user(n.output[0])
+        relu = after if _is(after, "Relu") else None
+        q = only_user(relu.output[0]) if relu is not None else after
+        if not _is(q, "QuantizeLinear") or len(q.input) < 3:  # type: ignore[union-attr]
+            continue
+        y_scale, y_zp = q.input[1], q.input[2]  # type: ignore[union-attr]
+        if const(y_scale) is None or const(y_scale).size != 1 or not eight_bit(y_zp):  # type: ignore[union-attr]
+            continue
+        bias = _bias(n, x, w, producer, const)
+        if bias is False:
+            continue
+        x_zp = x[2]
+        w_zp = w[2] or _zero_like(added, n.name + "_w_zero_point", const(w[0]).dtype)  # type: ignore[union-attr]
+        out = q.output[0]  # type: ignore[union-attr]
+        fused_out = out + "_before_relu" if relu is not None else out
+        name = n.name or out
+        if _is(n, "Conv"):
+            inputs = [x[0], x[1], x_zp, w[0], w[1], w_zp, y_scale, y_zp] + ([bias] if bias else [])
+            attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+            fused = helper.make_node("QLinearConv", inputs, [fused_out], name=name, **attrs)
+        elif _is(n, "MatMul"):
+            inputs = [x[0], x[1], x_zp, w[0], w[1], w_zp, y_scale, y_zp]
+            fused = helper.make_node("QLinearMatMul", inputs, [fused_out], name=name)
+        else:
+            attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+            if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
+                continue
+            inputs = [x[0], x[1], x_zp, w[0], w[1], w_zp, bias or "", y_scale, y_zp]
+            fused = helper.make_node(
+                "QGemm", inputs, [fused_out], name=name, domain=QGEMM_DOMAIN, transB=attrs.get("transB", 0)
+            )
+        chain = [fused]
+        if relu is not None:  # max(q, y_zp): Clip's min, as an integer of the output's type
+            low = out + "_relu_bound"
+            added[low] = const(y_zp).reshape(()).copy()  # type: ignore[union-attr]
+            chain.append(helper.make_node("Clip", [fused_out, low], [out], name=(relu.name or out) + "_quantized"))
+        replaced[id(q)] = chain
+        removed.update(id(m) for m in (n, relu) if m is not None)
+    if not replaced:
+        return nodes, added
+    result: list[onnx.NodeProto] = []
+    for n in nodes:
+        if id(n) in replaced:
+            result.extend(replaced[id(n)])
+        elif id(n) not in removed:
+            result.append(n)
+    return _without_unused_dequantize(result, graph_outputs), added
+
+
+def _zero_like(added: dict[str, np.ndarray], name: str, dtype) -> str:
+    added[name] = np.zeros((), dtype)
+    return name
+
+
+def _bias(n, x, w, producer, const) -> str | None | bool:
+    """The int32 bias the integer op takes: None without one, False if it does not fit
+    (not a DQ'd int32 constant with zero point 0 and scale x_scale * w_scale)."""
+    if len(n.input) < 3 or not n.input[2]:
+        return None
+    dq = producer.get(n.input[2])
+    if not _is(dq, "DequantizeLinear"):
+        return False
+    b, scale = dq.input[0], dq.input[1]
+    values, s = const(b), const(scale)
+    if values is None or s is None or values.dtype != np.int32:
+        return False
+    if len(dq.input) > 2 and dq.input[2] and np.any(const(dq.input[2]) != 0):
+        return False
+    expected = const(x[1]).astype(np.float32).reshape(-1)[0] * const(w[1]).astype(np.float32).reshape(-1)
+    if not np.allclose(np.broadcast_to(s.reshape(-1), expected.shape), expected, rtol=1e-5, atol=0):
+        return False
+    return b
+
+
+def _without_unused_dequantize(nodes: list[onnx.NodeProto], graph_outputs: set[str]) -> list[onnx.NodeProto]:
+    """Drop DequantizeLinear nodes nothing reads any more (the fused ops read their inputs)."""
+    while True:
+        used = {i for n in nodes for i in n.input} | graph_outputs
+        kept = [n for n in nodes if not (_is(n, "DequantizeLinear") and n.output[0] not in used)]
+        if len(kept) == len(nodes):
+            return nodes
+        nodes = kept

@@ -1,0 +1,228 @@
+"""Converters of ONNX's quantization ops: QuantizeLinear and DequantizeLinear, and the
+integer convolutions and matmuls (ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul).
+
+A per-axis scale and zero point (1-D, along `axis`) become views that broadcast along the
+data's axis; a per-tensor one (a scalar or one element) broadcasts everywhere. A missing
+zero point is 0 of the output type: `output_dtype` (opset 21) or uint8 for QuantizeLinear,
+the data's type for DequantizeLinear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import onnx
+
+from tiler_dialect.ops import (
+    ConvIntegerOp,
+    DequantizeLinearOp,
+    MatMulIntegerOp,
+    QLinearConvOp,
+    QLinearMatMulOp,
+    QuantizeLinearOp,
+)
+from tiler_tools.onnx_frontend.converters import converter
+from tiler_tools.onnx_frontend.dtypes import numpy_dtype_of_onnx
+from tiler_tools.onnx_frontend.graph import Const, Node, Value, value_dtype, value_shape
+
+
+def _along_axis(n: Node, value: Value, what: str) -> Value:
+    """`value` (scale or zero point) shaped to broadcast against the data."""
+    rank = len(n.shape(0))
+    shape = value_shape(value)
+    if len(shape) == 0 or shape == (1,):
+        return n.emit_view(value, (1,) * rank) if rank else n.emit_view(value, ())
+    if len(shape) != 1:
+        raise n.fail(f"{what} of shape {list(shape)}: only per-tensor and per-axis (1-D) quantization is supported")
+    axis = int(n.attr("axis", 1))  # type: ignore[arg-type]
+    if not -rank <= axis < rank:
+        raise n.fail(f"axis {axis} is out of range for rank {rank}")
+    axis %= rank
+    if shape[0] != n.shape(0)[axis]:
+        raise n.fail(f"{what} has {shape[0]} values for axis {axis} of size {n.shape(0)[axis]}")
+    return n.emit_view(value, tuple(shape[0] if d == axis else 1 for d in range(rank)))
+
+
+def _refuse_blocks(n: Node) -> None:
+    if int(n.attr("block_size", 0)):  # type: ignore[arg-type]
+        raise n.fail("blocked quantization (block_size) is not supported")
+
+
+@converter("QuantizeLinear")
+def _quantize_linear(n: Node) -> Sequence[Value]:
+    _refuse_blocks(n)
+    if n.has_input(2):
+        zero_point = n.input(2)
+    else:
+        code = int(n.attr("output_dtype", 0)) or onnx.TensorProto.UINT8  # type: ignore[arg-type]
+        dtype = numpy_dtype_of_onnx(code, f"{n.label}: output_dtype")
+        zero_point = Const(np.zeros((), dtype), n.proto.output[0] + "_zero_point")
+    inputs = [n.input(0), _along_axis(n, n.input(1), "the scale"), _along_axis(n, zero_point, "the zero point")]
+    return [n.emit(QuantizeLinearOp, inputs)]
+
+
+@converter("DequantizeLinear")
+def _dequantize_linear(n: Node) -> Sequence[Value]:
+    _refuse_blocks(n)
+    zero_point = n.input(2) if n.has_input(2) else Const(np.zeros((), value_dtype(n.input(0))), n.proto.output[0] + "_zero_point")
+    inputs = [n.input(0), _along_axis(n, n.input(1), "the scale"), _along_axis(n, zero_point, "the zero point")]
+    return [n.emit(DequantizeLinearOp, inputs)]
+
+
+# -- integer convolution and matmul ------------------------------------------------------
+
+
+def _zero_point(n: Node, i: int, like: int) -> Value:
+    """Input i, or 0 of input `like`'s type when it is absent."""
+    if n.has_input(i):
+        return n.input(i)
+    return Const(np.zeros((), value_dtype(n.input(like))), f"{n.proto.output[0]}_zero_point{i}")
+
+
+def _scalar_or_channels(n: Node, value: Value, channels: int, what: str) -> Value:
+    """A per-tensor value as a scalar, a per-channel one as [channels]."""
+    shape = value_shape(value)
+    size = int(np.prod(shape, dtype=np.int64))
+    if size == 1:
+        return n.emit_view(value, ())
+    if shape != (channels,):
+        raise n.fail(f"{what} of shape {list(shape)}: expected a scalar or {channels} values, one per output channel")
+    return value
+
+
+def _scalar(n: Node, value: Value, what: str) -> Value:
+    shape = value_shape(value)
+    if int(np.prod(shape, dtype=np.int64)) != 1:
+        raise n.fail(f"{what} must be a scalar, got shape {list(shape)}")
+    return n.emit_view(value, ())
+
+
+def _multiplier(n: Node, x_scale: int, w_scale: int, y_scale: int, what: str) -> np.ndarray:
+    """x_scale * w_scale / y_scale in float32, in that order (onnxruntime's CPU kernels)."""
+    xs, ws, ys = (n.const_input(i, f"{what} scale").astype(np.float32) for i in (x_scale, w_scale, y_scale))
+    return (xs.reshape(-1)[0] * ws / ys.reshape(-1)[0]).astype(np.float32)
+
+
+def _conv_props(n: Node) -> dict:
+    from tiler_tools.onnx_frontend.converters import conv_props
+
+    return conv_props(n, weight=3 if n.proto.op_type == "QLinearConv" else 1)
+
+
+@converter("ConvInteger")
+def _conv_integer(n: Node) -> Sequence[Value]:
+    props = _conv_props(n)
+    channels = n.shape(1)[0]
+    inputs = [
+        n.input(0),
+        n.input(1),
+        _scalar(n, _zero_point(n, 2, 0), "x_zero_point"),
+        _scalar_or_channels(n, _zero_point(n, 3, 1), channels, "w_zero_point"),
+    ]
+    return [n.emit(ConvIntegerOp, inputs, props)]
+
+
+@converter("QLinearConv", static=(1, 2, 4, 5, 6, 7))
+def _qlinear_conv(n: Node) -> Sequence[Value]:
+    props = _conv_props(n)
+    channels = n.shape(3)[0]
+    multiplier = _multiplier(n, 1, 4, 6, "QLinearConv")
+    inputs = [
+        n.input(0),
+        n.input(3),
+        _scalar(n, n.input(2), "x_zero_point"),
+        _scalar_or_channels(n, n.input(5), channels, "w_zero_point"),
+        _scalar_or_channels(n, Const(multiplier, f"{n.proto.output[0]}_multiplier"), channels, "w_scale"),
+        _scalar(n, n.input(7), "y_zero_point"),
+    ]
+    if n.has_input(8):
+        inputs.append(n.input(8))
+    return [n.emit(QLinearConvOp, inputs, props)]
+
+
+def _per_row(n: Node, value: Value, rows: int, what: str) -> Value:
+    """A's zero point: a scalar, or one per row as [rows, 1] (broadcast against the output)."""
+    shape = value_shape(value)
+    if int(np.prod(shape, dtype=np.int64)) == 1:
+        return n.emit_view(value, ())
+    if shape != (rows,):
+        raise n.fail(f"{what} of shape {list(shape)}: expected a scalar or {rows} values, one per row")
+    return n.emit_view(value, (rows, 1))
+
+
+def _per_column(n: Node, value: Value, columns: int, what: str) -> Value:
+    shape = value_shape(value)
+    if int(np.prod(shape, dtype=np.int64)) == 1:
+        return n.emit_view(value, ())
+    if shape != (columns,):
+        raise n.fail(f"{what} of shape {list(shape)}: expected a scalar or {columns} values, one per column")
+    return value
+
+
+def _matmul_shapes(n: Node, a: int, b: int) -> tuple[int, int]:
+    sa, sb = n.shape(a), n.shape(b)
+    if len(sa) < 2 or len(sb) < 2:
+        raise n.fail(f"operands of rank {len(sa)} and {len(sb)}: only rank 2 or more is supported")
+    return sa[-2], sb[-1]
+
+
+@converter("MatMulInteger")
+def _matmul_integer(n: Node) -> Sequence[Value]:
+    rows, columns = _matmul_shapes(n, 0, 1)
+    inputs = [
+        n.input(0),
+        n.input(1),
+        _per_row(n, _zero_point(n, 2, 0), rows, "a_zero_point"),
+        _per_column(n, _zero_point(n, 3, 1), columns, "b_zero_point"),
+    ]
+    return [n.emit(MatMulIntegerOp, inputs)]
+
+
+@converter("QLinearMatMul", static=(1, 2, 4, 5, 6, 7))
+def _qlinear_matmul(n: Node) -> Sequence[Value]:
+    rows, columns = _matmul_shapes(n, 0, 3)
+    if int(np.prod(value_shape(n.input(1)), dtype=np.int64)) != 1:
+        raise n.fail("a per-row a_scale is not supported")
+    multiplier = _multiplier(n, 1, 4, 6, "QLinearMatMul")
+    inputs = [
+        n.input(0),
+        n.input(3),
+        _per_row(n, n.input(2), rows, "a_zero_point"),
+        _per_column(n, n.input(5), columns, "b_zero_point"),
+        _per_column(n, Const(multiplier, f"{n.proto.output[0]}_multiplier"), columns, "b_scale"),
+        _scalar(n, n.input(7), "y_zero_point"),
+    ]
+    return [n.emit(QLinearMatMulOp, inputs)]
+
+
+@converter("QGemm", domain="com.microsoft", static=(1, 2, 3, 4, 5, 7, 8))
+def _qgemm(n: Node) -> Sequence[Value]:
+    """com.microsoft QGemm with a quantized output (y_scale given) and alpha 1: a
+    QLinearMatMul with a bias. A transposed B must be a constant (it is transposed here)."""
+    if int(n.attr("transA", 0)):  # type: ignore[arg-type]
+        raise n.fail("transA=1 is not supported")
+    if float(n.attr("alpha", 1.0)) != 1.0:  # type: ignore[arg-type]
+        raise n.fail("alpha other than 1 is not supported")
+    if not n.has_input(7):
+        raise n.fail("a float output (no y_scale) is not supported")
+    b: Value = n.input(3)
+    if int(n.attr("transB", 0)):  # type: ignore[arg-type]
+        weights = n.const_input(3, "B (transposed)")
+        b = Const(np.ascontiguousarray(weights.T), n.proto.input[3] + "_transposed")
+    rows, columns = n.shape(0)[-2], value_shape(b)[-1]
+    multiplier = _multiplier(n, 1, 4, 7, "QGemm")
+    inputs = [
+        n.input(0),
+        b,
+        _per_row(n, n.input(2), rows, "a_zero_point"),
+        _per_column(n, n.input(5), columns, "b_zero_point"),
+        _per_column(n, Const(multiplier, f"{n.proto.output[0]}_multiplier"), columns, "b_scale"),
+        _scalar(n, n.input(8), "y_zero_point") if n.has_input(8) else Const(np.zeros((), np.uint8), "y_zero_point"),
+    ]
+    if n.has_input(6):
+        bias = n.input(6)
+        if value_shape(bias) not in ((columns,), (1, columns)):
+            raise n.fail(f"C of shape {list(value_shape(bias))}: only a bias of one value per column is supported")
+        inputs.append(n.emit_view(bias, (columns,)))
+    return [n.emit(QLinearMatMulOp, inputs)]
