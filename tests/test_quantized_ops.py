@@ -113,3 +113,25 @@ def test_integer_op_equals_onnxruntime_tiled_and_lowered(name):
     loops = execute(module, feeds)
     for key in got:
         np.testing.assert_array_equal(loops[key], got[key], err_msg=key)
+
+
+@pytest.mark.parametrize(
+    "nodes",
+    [
+        [helper.make_node("Conv", [], ["y"])],
+        [helper.make_node("DequantizeLinear", [], ["d"]), helper.make_node("Conv", ["d", "d"], ["c"]),
+         helper.make_node("QuantizeLinear", ["c"], ["y"])],
+        [helper.make_node("DequantizeLinear", ["x", "s"], ["d"]), helper.make_node("Conv", ["d", "d"], ["c"]),
+         helper.make_node("QuantizeLinear", ["c"], ["y"])],
+    ],
+    ids=["conv-without-inputs", "dq-without-inputs", "q-without-scale"],
+)
+def test_malformed_qdq_chains_are_a_diagnostic(nodes):
+    """The QDQ rewrite looks at nodes before their converters check them: a malformed
+    chain is left alone, and the converter names what is wrong."""
+    from tiler_tools.onnx_frontend import ImportFailure
+
+    model = _model(nodes, [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 1, 3, 3])],
+                   [helper.make_tensor_value_info("y", TensorProto.INT8, None)], {"s": np.array(0.1, np.float32)}, opset=13)
+    with pytest.raises(ImportFailure, match=r"has \d input\(s\), but \w+ takes 2 to 3"):
+        import_onnx(model)

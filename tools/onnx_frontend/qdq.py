@@ -46,7 +46,7 @@ def fuse_qdq(
     def dq_parts(value: str, weight: bool) -> tuple[str, str, str] | None:
         """(quantized input, scale, zero point) of the DQ producing `value`."""
         dq = producer.get(value)
-        if not _is(dq, "DequantizeLinear") or len(dq.input) < 2:  # type: ignore[union-attr]
+        if not _is(dq, "DequantizeLinear") or len(dq.input) < 2 or not dq.output:  # type: ignore[union-attr]
             return None
         q, scale = dq.input[0], dq.input[1]  # type: ignore[union-attr]
         zp = dq.input[2] if len(dq.input) > 2 else ""  # type: ignore[union-attr]
@@ -70,16 +70,16 @@ def fuse_qdq(
     replaced: dict[int, list[onnx.NodeProto]] = {}  # id of the Q -> its replacement
     removed: set[int] = set()
     for n in nodes:
-        if not (_is(n, "Conv") or _is(n, "MatMul") or _is(n, "Gemm")):
-            continue
+        if not (_is(n, "Conv") or _is(n, "MatMul") or _is(n, "Gemm")) or len(n.input) < 2 or not n.output:
+            continue  # (a malformed node is the converter's to report)
         x = dq_parts(n.input[0], weight=False)
-        w = dq_parts(n.input[1], weight=True) if len(n.input) > 1 else None
+        w = dq_parts(n.input[1], weight=True)
         if x is None or w is None or not x[2] or not eight_bit(x[2]) or not eight_bit(w[0]):
             continue
         after = only_user(n.output[0])
-        relu = after if _is(after, "Relu") else None
+        relu = after if _is(after, "Relu") and after.output else None  # type: ignore[union-attr]
         q = only_user(relu.output[0]) if relu is not None else after
-        if not _is(q, "QuantizeLinear") or len(q.input) < 3:  # type: ignore[union-attr]
+        if not _is(q, "QuantizeLinear") or len(q.input) < 3 or not q.output:  # type: ignore[union-attr]
             continue
         y_scale, y_zp = q.input[1], q.input[2]  # type: ignore[union-attr]
         if const(y_scale) is None or const(y_scale).size != 1 or not eight_bit(y_zp):  # type: ignore[union-attr]
@@ -136,7 +136,7 @@ def _bias(n, x, w, producer, const) -> str | None | bool:
     if len(n.input) < 3 or not n.input[2]:
         return None
     dq = producer.get(n.input[2])
-    if not _is(dq, "DequantizeLinear"):
+    if not _is(dq, "DequantizeLinear") or len(dq.input) < 2:
         return False
     b, scale = dq.input[0], dq.input[1]
     values, s = const(b), const(scale)
