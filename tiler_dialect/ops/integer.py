@@ -66,20 +66,30 @@ def _shift(values: np.ndarray, zero_point: np.ndarray) -> np.ndarray:
     return values.astype(np.int64) - zero_point.astype(np.int64)
 
 
-# -- convolution --------------------------------------------------------------------------
+class _IntegerOperands:
+    """The element types both integer families share: 8-bit data and weights with zero
+    points of their types, an int32 result, or the requantized output's type."""
 
-
-class _IntegerConv(ConvBase):
-    """ins(x, w, x_zp, w_zp, ...): x_zp a scalar, w_zp a scalar or one per output channel."""
-
-    FLOAT_ONLY: ClassVar = False
-    EXTRA_INPUTS: ClassVar[int] = 2  # operands after x and w, before an optional bias
     REQUANTIZES: ClassVar[bool] = False
 
     @classmethod
     def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
-        cls._check_8bit(element_types)
+        x, w, x_zp, w_zp = element_types[:4]
+        if not (_is_8bit(x) and _is_8bit(w)):
+            raise VerifyException(f"{cls.name} takes 8-bit integer operands, got {x} and {w}")
+        if x_zp != x or w_zp != w:
+            raise VerifyException("the zero points must have their operands' types")
         return _requantized_type(*element_types[4:]) if cls.REQUANTIZES else i32
+
+
+# -- convolution --------------------------------------------------------------------------
+
+
+class _IntegerConv(_IntegerOperands, ConvBase):
+    """ins(x, w, x_zp, w_zp, ...): x_zp a scalar, w_zp a scalar or one per output channel."""
+
+    FLOAT_ONLY: ClassVar = False
+    EXTRA_INPUTS: ClassVar[int] = 2  # operands after x and w, before an optional bias
 
     @classmethod
     def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
@@ -94,13 +104,6 @@ class _IntegerConv(ConvBase):
                 )
         return out
 
-    @classmethod
-    def _check_8bit(cls, element_types: Sequence[Attribute]) -> None:
-        x, w, x_zp, w_zp = element_types[:4]
-        if not (_is_8bit(x) and _is_8bit(w)):
-            raise VerifyException(f"{cls.name} takes 8-bit integer data and weights, got {x} and {w}")
-        if x_zp != x or w_zp != w:
-            raise VerifyException("the zero points must have their data's types")
 
     def tiling(self) -> TilingDescription:
         base = ConvBase.tiling(self)
@@ -180,17 +183,11 @@ class QLinearConvOp(_IntegerConv):
 # -- matmul -------------------------------------------------------------------------------
 
 
-class _IntegerMatMul(MatMulBase):
+class _IntegerMatMul(_IntegerOperands, MatMulBase):
     """ins(a, b, a_zp, b_zp, ...): zero points shaped to broadcast against the output
     (a's per row as [M, 1], b's per column as [N])."""
 
     EXTRA_INPUTS: ClassVar[int] = 2
-    REQUANTIZES: ClassVar[bool] = False
-
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
-        cls._check_8bit(element_types)
-        return _requantized_type(*element_types[4:]) if cls.REQUANTIZES else i32
 
     @classmethod
     def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
@@ -207,13 +204,6 @@ class _IntegerMatMul(MatMulBase):
                 raise VerifyException(f"input #{i} of shape {list(s)} does not broadcast to the output {list(out)}")
         return out
 
-    @classmethod
-    def _check_8bit(cls, element_types: Sequence[Attribute]) -> None:
-        a, b, a_zp, b_zp = element_types[:4]
-        if not (_is_8bit(a) and _is_8bit(b)):
-            raise VerifyException(f"{cls.name} takes 8-bit integer operands, got {a} and {b}")
-        if a_zp != a or b_zp != b:
-            raise VerifyException("the zero points must have their operands' types")
 
     def tiling(self) -> TilingDescription:
         base = MatMulBase.tiling(self)

@@ -125,11 +125,6 @@ def fuse_qdq(
     return _without_unused_dequantize(result, graph_outputs), added
 
 
-def _zero_like(added: dict[str, np.ndarray], name: str, dtype) -> str:
-    added[name] = np.zeros((), dtype)
-    return name
-
-
 def _bias(n, x, w, producer, const) -> str | None | bool:
     """The int32 bias the integer op takes: None without one, False if it does not fit
     (not a DQ'd int32 constant with zero point 0 and scale x_scale * w_scale)."""

@@ -22,7 +22,7 @@ from tiler_dialect.ops import (
     QLinearMatMulOp,
     QuantizeLinearOp,
 )
-from tiler_tools.onnx_frontend.converters import converter
+from tiler_tools.onnx_frontend.converters import conv_props, converter
 from tiler_tools.onnx_frontend.dtypes import numpy_dtype_of_onnx
 from tiler_tools.onnx_frontend.graph import Const, Node, Value, value_dtype, value_shape
 
@@ -65,7 +65,7 @@ def _quantize_linear(n: Node) -> Sequence[Value]:
 @converter("DequantizeLinear")
 def _dequantize_linear(n: Node) -> Sequence[Value]:
     _refuse_blocks(n)
-    zero_point = n.input(2) if n.has_input(2) else Const(np.zeros((), value_dtype(n.input(0))), n.proto.output[0] + "_zero_point")
+    zero_point = _zero_point(n, 2, like=0)
     inputs = [n.input(0), _along_axis(n, n.input(1), "the scale"), _along_axis(n, zero_point, "the zero point")]
     return [n.emit(DequantizeLinearOp, inputs)]
 
@@ -80,14 +80,13 @@ def _zero_point(n: Node, i: int, like: int) -> Value:
     return Const(np.zeros((), value_dtype(n.input(like))), f"{n.proto.output[0]}_zero_point{i}")
 
 
-def _scalar_or_channels(n: Node, value: Value, channels: int, what: str) -> Value:
-    """A per-tensor value as a scalar, a per-channel one as [channels]."""
+def _scalar_or_vector(n: Node, value: Value, length: int, what: str, each: str = "output channel") -> Value:
+    """A per-tensor value as a scalar, one per channel (or column) as [length]."""
     shape = value_shape(value)
-    size = int(np.prod(shape, dtype=np.int64))
-    if size == 1:
+    if int(np.prod(shape, dtype=np.int64)) == 1:
         return n.emit_view(value, ())
-    if shape != (channels,):
-        raise n.fail(f"{what} of shape {list(shape)}: expected a scalar or {channels} values, one per output channel")
+    if shape != (length,):
+        raise n.fail(f"{what} of shape {list(shape)}: expected a scalar or {length} values, one per {each}")
     return value
 
 
@@ -104,36 +103,30 @@ def _multiplier(n: Node, x_scale: int, w_scale: int, y_scale: int, what: str) ->
     return (xs.reshape(-1)[0] * ws / ys.reshape(-1)[0]).astype(np.float32)
 
 
-def _conv_props(n: Node) -> dict:
-    from tiler_tools.onnx_frontend.converters import conv_props
-
-    return conv_props(n, weight=3 if n.proto.op_type == "QLinearConv" else 1)
-
-
 @converter("ConvInteger")
 def _conv_integer(n: Node) -> Sequence[Value]:
-    props = _conv_props(n)
+    props = conv_props(n)
     channels = n.shape(1)[0]
     inputs = [
         n.input(0),
         n.input(1),
         _scalar(n, _zero_point(n, 2, 0), "x_zero_point"),
-        _scalar_or_channels(n, _zero_point(n, 3, 1), channels, "w_zero_point"),
+        _scalar_or_vector(n, _zero_point(n, 3, 1), channels, "w_zero_point"),
     ]
     return [n.emit(ConvIntegerOp, inputs, props)]
 
 
 @converter("QLinearConv", static=(1, 2, 4, 5, 6, 7))
 def _qlinear_conv(n: Node) -> Sequence[Value]:
-    props = _conv_props(n)
+    props = conv_props(n, weight=3)
     channels = n.shape(3)[0]
     multiplier = _multiplier(n, 1, 4, 6, "QLinearConv")
     inputs = [
         n.input(0),
         n.input(3),
         _scalar(n, n.input(2), "x_zero_point"),
-        _scalar_or_channels(n, n.input(5), channels, "w_zero_point"),
-        _scalar_or_channels(n, Const(multiplier, f"{n.proto.output[0]}_multiplier"), channels, "w_scale"),
+        _scalar_or_vector(n, n.input(5), channels, "w_zero_point"),
+        _scalar_or_vector(n, Const(multiplier, f"{n.proto.output[0]}_multiplier"), channels, "w_scale"),
         _scalar(n, n.input(7), "y_zero_point"),
     ]
     if n.has_input(8):
@@ -151,15 +144,6 @@ def _per_row(n: Node, value: Value, rows: int, what: str) -> Value:
     return n.emit_view(value, (rows, 1))
 
 
-def _per_column(n: Node, value: Value, columns: int, what: str) -> Value:
-    shape = value_shape(value)
-    if int(np.prod(shape, dtype=np.int64)) == 1:
-        return n.emit_view(value, ())
-    if shape != (columns,):
-        raise n.fail(f"{what} of shape {list(shape)}: expected a scalar or {columns} values, one per column")
-    return value
-
-
 def _matmul_shapes(n: Node, a: int, b: int) -> tuple[int, int]:
     sa, sb = n.shape(a), n.shape(b)
     if len(sa) < 2 or len(sb) < 2:
@@ -174,7 +158,7 @@ def _matmul_integer(n: Node) -> Sequence[Value]:
         n.input(0),
         n.input(1),
         _per_row(n, _zero_point(n, 2, 0), rows, "a_zero_point"),
-        _per_column(n, _zero_point(n, 3, 1), columns, "b_zero_point"),
+        _scalar_or_vector(n, _zero_point(n, 3, 1), columns, "b_zero_point", "column"),
     ]
     return [n.emit(MatMulIntegerOp, inputs)]
 
@@ -189,8 +173,8 @@ def _qlinear_matmul(n: Node) -> Sequence[Value]:
         n.input(0),
         n.input(3),
         _per_row(n, n.input(2), rows, "a_zero_point"),
-        _per_column(n, n.input(5), columns, "b_zero_point"),
-        _per_column(n, Const(multiplier, f"{n.proto.output[0]}_multiplier"), columns, "b_scale"),
+        _scalar_or_vector(n, n.input(5), columns, "b_zero_point", "column"),
+        _scalar_or_vector(n, Const(multiplier, f"{n.proto.output[0]}_multiplier"), columns, "b_scale", "column"),
         _scalar(n, n.input(7), "y_zero_point"),
     ]
     return [n.emit(QLinearMatMulOp, inputs)]
@@ -216,8 +200,8 @@ def _qgemm(n: Node) -> Sequence[Value]:
         n.input(0),
         b,
         _per_row(n, n.input(2), rows, "a_zero_point"),
-        _per_column(n, n.input(5), columns, "b_zero_point"),
-        _per_column(n, Const(multiplier, f"{n.proto.output[0]}_multiplier"), columns, "b_scale"),
+        _scalar_or_vector(n, n.input(5), columns, "b_zero_point", "column"),
+        _scalar_or_vector(n, Const(multiplier, f"{n.proto.output[0]}_multiplier"), columns, "b_scale", "column"),
         _scalar(n, n.input(8), "y_zero_point") if n.has_input(8) else Const(np.zeros((), np.uint8), "y_zero_point"),
     ]
     if n.has_input(6):
