@@ -90,3 +90,18 @@ def test_bench_puts_an_int8_row_beside_each_float_row(tmp_path, capsys):
     for float_row, int8_row in zip(by_model["kws_dscnn"], by_model["kws_dscnn-int8"]):
         assert int8_row["ratio"] >= 1 and int8_row["dma_bytes"] * 4 < float_row["dma_bytes"]
     assert any(line.startswith("| kws_dscnn-int8 |") for line in capsys.readouterr().out.splitlines())
+
+
+def test_bench_rows_of_deeploys_integer_kws(tmp_path):
+    """Deeploy's integer KWS (an integer graph, 8-bit activations and weights): a row per
+    budget, at least the compulsory traffic, and less DMA than the float KWS moves."""
+    shared_path("models", bench.DEEPLOY_INTEGER["deeploy_kws-int8"])
+    out = tmp_path / "rows.json"
+    args = ["--shared", str(SHARED), "--models", "kws_dscnn", "deeploy_kws-int8", "--no-malloc-suite", "--json", str(out)]
+    assert bench.main(args) == 0
+    rows = json.loads(out.read_text())["tiling"]
+    deeploy = [r for r in rows if r["model"] == "deeploy_kws-int8"]
+    floats = [r for r in rows if r["model"] == "kws_dscnn"]
+    assert [r["config"] for r in deeploy] == [c.label for c in bench.CONFIGS]
+    for float_row, int_row in zip(floats, deeploy):
+        assert int_row["ratio"] >= 1 and int_row["dma_bytes"] * 4 < float_row["dma_bytes"]

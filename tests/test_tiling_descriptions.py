@@ -15,11 +15,12 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import shared_path
+import onnx
+from conftest import SHARED, shared_path
 
 from tiler_dialect.ops import TilerOp, element_dtype
 from tiler_dialect.tiling import IterKind, OutOfBounds, TilingDescription
-from tiler_tools.onnx_frontend import ImportFailure, import_onnx
+from tiler_tools.onnx_frontend import ImportFailure, import_onnx, sample_input_types
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -110,12 +111,38 @@ def _conformance_ops():
 CONFORMANCE_OPS = list(_conformance_ops())
 
 
+def _deeploy_integer_ops():
+    """The ops of Deeploy's integer graphs (requantization and integer kernels, which
+    no ONNX conformance case has)."""
+    root = SHARED / "models" / "deeploy-int"
+    for folder in sorted(p.parent for p in root.glob("*/*/network.onnx")):
+        with np.load(folder / "inputs.npz") as data:
+            samples = [data[k] for k in data.files]
+        path = folder / "network.onnx"
+        module = import_onnx(path, integer_inputs=sample_input_types(onnx.load(path), samples))
+        for op in _ops_of(module):
+            yield folder.name, op
+
+
+DEEPLOY_INTEGER_OPS = list(_deeploy_integer_ops())
+
+
 def test_every_op_kind_is_covered():
     from tiler_dialect.ops import ALL_OPS
 
-    seen = {type(op) for _, op in CONFORMANCE_OPS}
+    if not DEEPLOY_INTEGER_OPS:
+        pytest.skip("../shared/models/deeploy-int is absent: its integer ops are not exercised")
+    seen = {type(op) for _, op in CONFORMANCE_OPS + DEEPLOY_INTEGER_OPS}
     missing = {cls.name for cls in ALL_OPS if not cls.IS_VIEW} - {cls.name for cls in seen}
-    assert not missing, f"no conformance case exercises {sorted(missing)}"
+    assert not missing, f"no conformance case or integer graph exercises {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    "case_op", DEEPLOY_INTEGER_OPS, ids=[f"{name}:{op.name}" for name, op in DEEPLOY_INTEGER_OPS]
+)
+def test_description_is_sound_on_deeploy_integer_ops(case_op):
+    name, op = case_op
+    check_op(op, np.random.default_rng(zlib.crc32(name.encode())))
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ never in tests.
     tiler-bench --kernels               # also the Deeploy single-op kernels
     tiler-bench --search-strategy max   # the reference's objective, for comparison
     tiler-bench --no-malloc-suite       # skip the A-K allocation suite
-    tiler-bench --no-int8               # skip the int8 (QDQ) KWS and ResNet-8 rows
+    tiler-bench --no-int8               # skip the int8 rows (QDQ KWS and ResNet-8, Deeploy's integer KWS, IC, AD)
 """
 
 from __future__ import annotations
@@ -41,6 +41,13 @@ MODELS = {
 }
 QUANTIZED = ("kws_dscnn", "resnet8")
 """Models the bench also quantizes (onnxruntime's quantize_static, QDQ, per-channel int8)."""
+DEEPLOY_INTEGER = {
+    "deeploy_kws-int8": "deeploy-int/models/KeywordSpotting",
+    "deeploy_ic-int8": "deeploy-int/models/ImageClassification",
+    "deeploy_ad-int8": "deeploy-int/models/AnomalyDetection",
+}
+"""Deeploy's integer MLPerf Tiny networks, imported as integer graphs (their float
+counterparts: kws_dscnn and resnet8; AnomalyDetection has none in ../shared)."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,21 @@ def shared_dir(explicit: str | None) -> Path:
     return Path.cwd().parent / "shared"
 
 
-def measure(name: str, path: Path, config: Config, double: bool, strategy: str) -> tuple[Row, list[ArenaRow]]:
+def integer_inputs(folder: Path) -> dict:
+    """An integer graph's input types, from the sample inputs.npz beside it."""
+    import numpy as np
+    import onnx
+
+    from tiler_tools.onnx_frontend import sample_input_types
+
+    with np.load(folder / "inputs.npz") as data:
+        samples = [data[k] for k in data.files]
+    return sample_input_types(onnx.load(folder / "network.onnx"), samples)
+
+
+def measure(
+    name: str, path: Path, config: Config, double: bool, strategy: str, integer: dict | None = None
+) -> tuple[Row, list[ArenaRow]]:
     from tiler_dialect import MemoryHierarchy
     from tiler_passes.allocation.blocks import AllocationError, lower_bound, peak
     from tiler_passes.allocation.tetris import tetris_random
@@ -129,7 +150,7 @@ def measure(name: str, path: Path, config: Config, double: bool, strategy: str) 
 
     hierarchy = MemoryHierarchy.fromSizes(l1=config.l1, l2=config.l2, default=config.home)
     start = time.perf_counter()
-    module = import_onnx(path, hierarchy)
+    module = import_onnx(path, hierarchy, integer_inputs=integer)
     imported = time.perf_counter()
     tiler = Tiler(hierarchy)
     tiler.doubleBuffer = double
@@ -281,10 +302,11 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tiler-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--shared", help="the shared data folder (default $TILER_SHARED or ../shared)")
-    parser.add_argument("--models", nargs="*", choices=sorted(MODELS), default=sorted(MODELS))
+    every = sorted(MODELS) + list(DEEPLOY_INTEGER)
+    parser.add_argument("--models", nargs="*", choices=every, default=every)
     parser.add_argument("--kernels", action="store_true", help="also the Deeploy single-op kernels")
     parser.add_argument("--no-l3", action="store_true", help="skip the L3-home configuration")
-    parser.add_argument("--no-int8", action="store_true", help="skip the int8 (QDQ) versions of KWS and ResNet-8")
+    parser.add_argument("--no-int8", action="store_true", help="skip the int8 rows: QDQ KWS and ResNet-8, Deeploy's integer KWS, IC and AD")
     parser.add_argument("--single-buffer", action="store_true", help="also measure single buffering")
     parser.add_argument("--search-strategy", default="cycles", choices=["cycles", "max", "min", "random-max"])
     parser.add_argument("--no-malloc-suite", action="store_true", help="skip the MiniMalloc A-K suite")
@@ -301,7 +323,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     models: dict[str, Path] = {}
     scratch = tempfile.TemporaryDirectory(prefix="tiler-bench-")
+    integer: dict[str, dict] = {}
     for name in args.models:
+        if name in DEEPLOY_INTEGER:
+            if not args.no_int8:
+                models[name] = models_dir / DEEPLOY_INTEGER[name] / "network.onnx"
+                integer[name] = integer_inputs(models[name].parent)
+            continue
         models[name] = models_dir / MODELS[name]
         if name in QUANTIZED and not args.no_int8:
             # int8 beside float: QDQ from onnxruntime's quantizer (per-channel int8)
@@ -322,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             configs.append(L3_CONFIG)
         for config in configs:
             for double in bufferings:
-                row, levels = measure(name, path, config, double, args.search_strategy)
+                row, levels = measure(name, path, config, double, args.search_strategy, integer.get(name))
                 rows.append(row)
                 arenas.extend(levels)
                 print(markdown_row(row), flush=True)

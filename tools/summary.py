@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import IO
 
 from xdsl.context import Context
-from xdsl.dialects import arith
+from xdsl.dialects import arith, memref
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.utils.target import Target
 
 from tiler_dialect.attributes import hierarchy_of
-from tiler_dialect.ops import TilerOp, element_dtype, shaped_bytes
-from tiler_dialect.tiling import IterKind
+from tiler_dialect.ops import GemmOp, TilerOp, element_dtype, shaped_bytes
+from tiler_dialect.ops.contraction import MatMulBase
+from tiler_dialect.ops.spatial import ConvBase
 from tiler_tools.executor import signature
 
 
@@ -39,16 +40,19 @@ def summarize(module: ModuleOp) -> str:
         if isinstance(op, arith.ConstantOp) and isinstance(op.result.type, TensorType):
             constants += 1
             const_bytes += shaped_bytes(op.result.type)
+        elif isinstance(op, memref.GlobalOp) and op.initial_value is not None:  # tiled IR's weights
+            constants += 1
+            const_bytes += shaped_bytes(op.type)
         elif isinstance(op, TilerOp):
             kinds[op.name.removeprefix("tiler.") + (" (view)" if op.IS_VIEW else "")] += 1
             if op.IS_VIEW:
                 continue
-            size = shaped_bytes(op.result_type)  # type: ignore[arg-type]
+            # the whole problem's result: in tiled IR the op computes one tile of it
+            size = math.prod(op.output_shape) * element_dtype(op.result_type.element_type).itemsize
             activation_bytes += size
             largest = max(largest, size)
-            desc = op.tiling()
-            if any(d.kind == IterKind.REDUCTION for d in desc.dims) and desc.combine == "sum":
-                macs += math.prod(d.size for d in desc.dims)
+            if isinstance(op, ConvBase | MatMulBase | GemmOp):
+                macs += math.prod(d.size for d in op.tiling().dims)
     lines = [
         f"hierarchy:   {levels}; home {h.defaultName}, compute {h.computeName}",
         "inputs:      " + ", ".join(f"{n} {_fmt_type(t)}" for n, t in ins),

@@ -70,6 +70,16 @@ def _input_shape(text: str) -> tuple[str, tuple[int, ...]]:
     return name, shape
 
 
+INTEGER_TYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32")
+
+
+def _input_type(text: str) -> tuple[str, str]:
+    name, sep, dtype = text.rpartition("=")
+    if not sep or not name or dtype not in INTEGER_TYPES:
+        raise argparse.ArgumentTypeError(f"expected NAME=TYPE with TYPE one of {', '.join(INTEGER_TYPES)}; got {text!r}")
+    return name, dtype
+
+
 def _summary_target():
     from tiler_tools.summary import SummaryTarget  # imported on use: keeps start-up fast
 
@@ -139,6 +149,18 @@ class TilerOptMain(xDSLOptMain):
             metavar="NAME=DxDx...",
             help="pin the shape of an ONNX graph input with dynamic dims (repeatable)",
         )
+        q = arg_parser.add_argument_group(
+            "integer graphs",
+            "Deeploy's integer networks store integers in float tensors. --integer-graph imports "
+            "them as integer IR: each input's type comes from --input-type, or else from the sample "
+            "values in inputs.npz beside the model (its arrays in graph-input order, as Deeploy's "
+            "tests pair them), the narrowest of " + ", ".join(INTEGER_TYPES) + ".",
+        )
+        q.add_argument("--integer-graph", action="store_true", help="import the ONNX model as an integer graph")
+        q.add_argument(
+            "--input-type", type=_input_type, action="append", default=[], metavar="NAME=TYPE",
+            help="an integer graph input's type (repeatable)",
+        )
 
     @property
     def hierarchy_flags_given(self) -> bool:
@@ -186,7 +208,33 @@ class TilerOptMain(xDSLOptMain):
         folder = None if self.args.input_file in (None, "-") else Path(self.args.input_file).parent
         load_external_data(model, folder, source)
         hierarchy = self.hierarchy_pass().hierarchy()
-        return import_onnx(model, hierarchy, dict(self.args.input_shape))
+        if self.args.input_type and not self.args.integer_graph:
+            raise UsageError("--input-type types the inputs of an integer graph: add --integer-graph")
+        integer_inputs = self._integer_inputs(model, folder) if self.args.integer_graph else None
+        return import_onnx(model, hierarchy, dict(self.args.input_shape), integer_inputs)
+
+    def _integer_inputs(self, model, folder: Path | None) -> dict[str, str]:
+        import numpy as np
+
+        from tiler_tools.onnx_frontend import UnsupportedFeature, graph_inputs, sample_input_types
+
+        given = dict(self.args.input_type)
+        if set(graph_inputs(model)) <= set(given):
+            return given
+        samples = None if folder is None else folder / "inputs.npz"
+        if samples is None or not samples.is_file():
+            missing = ", ".join(n for n in graph_inputs(model) if n not in given)
+            raise UnsupportedFeature(
+                f"--integer-graph: no type for graph input(s) {missing}; give --input-type NAME=TYPE "
+                "or put the sample inputs.npz beside the model"
+            )
+        try:
+            with np.load(samples, allow_pickle=False) as data:
+                arrays = [data[k] for k in data.files]
+        except Exception as e:  # noqa: BLE001 - numpy raises many kinds on a corrupt archive
+            raise UnsupportedFeature(f"cannot read the sample inputs {samples}: {type(e).__name__}: {e}") from None
+        inferred = sample_input_types(model, arrays)
+        return {name: str(inferred[name]) for name in graph_inputs(model) if name not in given} | given
 
     def _import_onnx_binary(self, stream: IO[bytes]) -> ModuleOp:
         from tiler_tools.onnx_frontend import parse_model_bytes

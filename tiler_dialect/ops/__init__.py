@@ -6,12 +6,14 @@ from tiler_dialect.ops.data_movement import (
     ConcatOp,
     PadOp,
     ReduceMeanOp,
+    ReduceSumOp,
     ReshapeOp,
     SliceOp,
     TransposeOp,
 )
 from tiler_dialect.ops.elementwise import (
     AddOp,
+    CastOp,
     ClipOp,
     DivOp,
     GeluOp,
@@ -26,6 +28,15 @@ from tiler_dialect.ops.elementwise import (
     TanhOp,
 )
 from tiler_dialect.ops.normalization import BatchNormOp, LayerNormOp, SoftmaxOp
+from tiler_dialect.ops.deeploy import (
+    IntegerHardswishOp,
+    IntegerNoNormOp,
+    IntegerRMSNormOp,
+    IntegerSoftmaxOp,
+    RequantizedConvOp,
+    RequantizedMatMulOp,
+    RequantShiftOp,
+)
 from tiler_dialect.ops.integer import ConvIntegerOp, MatMulIntegerOp, QLinearConvOp, QLinearMatMulOp
 from tiler_dialect.ops.quantization import DequantizeLinearOp, QuantizeLinearOp
 from tiler_dialect.ops.spatial import AveragePoolOp, ConvOp, GlobalAveragePoolOp, MaxPoolOp
@@ -65,6 +76,15 @@ ALL_OPS: tuple[type[TilerOp], ...] = (
     QLinearConvOp,
     MatMulIntegerOp,
     QLinearMatMulOp,
+    CastOp,
+    ReduceSumOp,
+    RequantShiftOp,
+    RequantizedConvOp,
+    RequantizedMatMulOp,
+    IntegerSoftmaxOp,
+    IntegerRMSNormOp,
+    IntegerHardswishOp,
+    IntegerNoNormOp,
 )
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS", "NAME_ATTR", "TilerOp", "element_dtype", "shaped_bytes"]

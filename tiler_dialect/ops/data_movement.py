@@ -271,14 +271,14 @@ class PadOp(TilerOp):
         return np.pad(x[crop], widths, constant_values=value)
 
 
-@irdl_op_definition
-class ReduceMeanOp(TilerOp):
-    """Mean over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`."""
-
-    name = "tiler.reduce_mean"
+class ReduceOp(TilerOp):
+    """A reduction over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`."""
 
     axes = prop_def(DenseArrayBase)
     keepdims = prop_def(IntegerAttr)
+
+    COMBINE: ClassVar[str | None] = None
+    """How partial results of a split reduction combine; None: the reduction stays whole."""
 
     @classmethod
     def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
@@ -308,15 +308,61 @@ class ReduceMeanOp(TilerOp):
         y_map = dims_map(
             n, [0 if i in axes else d(position[i]) for i in range(len(x)) if keep or i not in axes]
         )
-        return TilingDescription(dims, (OperandAccess(x_map),), (OperandAccess(y_map),))
+        return TilingDescription(dims, (OperandAccess(x_map),), (OperandAccess(y_map),), combine=self.COMBINE)
+
+
+MEAN_ROUNDINGS = ("toward_zero", "half_up", "half_away")
+"""How an integer mean rounds: toward zero (ONNX), half up (floor(mean + 1/2), Deeploy's
+for a power-of-two count) or half away from zero (Deeploy's otherwise)."""
+
+
+@irdl_op_definition
+class ReduceMeanOp(ReduceOp):
+    """The mean over `axes`; an integer mean rounds as `rounding` says (default toward zero)."""
+
+    name = "tiler.reduce_mean"
+
+    rounding = opt_prop_def(StringAttr)
+
+    @property
+    def rounding_mode(self) -> str:
+        return get_str(self.properties, "rounding") if "rounding" in self.properties else "toward_zero"
+
+    def verify_(self) -> None:
+        if self.rounding_mode not in MEAN_ROUNDINGS:
+            raise VerifyException(f"rounding must be one of {', '.join(MEAN_ROUNDINGS)}, got \"{self.rounding_mode}\"")
+        super().verify_()
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         axes = get_ints(self.properties, "axes")
         keep = get_bool(self.properties, "keepdims")
+        mode = self.rounding_mode
+        if np.issubdtype(x.dtype, np.integer) and mode != "toward_zero":
+            count = math.prod(x.shape[a] for a in axes)
+            total = x.astype(np.int64).sum(axis=axes, keepdims=keep)
+            if mode == "half_up":
+                mean = (total + count // 2) // count
+            else:
+                shifted = total + np.where(total >= 0, 1, -1) * (count // 2)
+                mean = np.where(shifted < 0, -((-shifted) // count), shifted // count)
+            return np.asarray(mean).astype(x.dtype)
         mean = x.astype(np.float64).mean(axis=axes, keepdims=keep)
         if np.issubdtype(x.dtype, np.integer):
             mean = np.trunc(mean)
         return np.asarray(mean).astype(x.dtype)
+
+
+@irdl_op_definition
+class ReduceSumOp(ReduceOp):
+    """The sum over `axes`, in the input's element type (a split reduction adds partial sums)."""
+
+    name = "tiler.reduce_sum"
+    COMBINE: ClassVar = "sum"
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        axes = get_ints(self.properties, "axes")
+        keep = get_bool(self.properties, "keepdims")
+        return np.asarray(x.sum(axis=axes, keepdims=keep)).astype(x.dtype)
 
 
 @irdl_op_definition

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 from xdsl.dialects.builtin import AnyFloat, FloatAttr, IntegerType, StringAttr, f64
 from xdsl.ir import Attribute
-from xdsl.irdl import irdl_op_definition, opt_prop_def
+from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import (
@@ -18,6 +18,7 @@ from tiler_dialect.ops.base import (
     Shape,
     TilerOp,
     broadcast_shapes,
+    element_dtype,
     get_float,
     get_str,
 )
@@ -156,6 +157,26 @@ class ClipOp(UnaryOp):
         return out
 
 
+@irdl_op_definition
+class CastOp(UnaryOp):
+    """Conversion of integers to the integer type `to` (wrapping when it narrows, as
+    ONNX Cast and C do)."""
+
+    name = "tiler.cast"
+
+    to = prop_def(IntegerType)
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        source, target = element_types[0], props["to"]
+        if not isinstance(source, IntegerType) or not isinstance(target, IntegerType):
+            raise VerifyException(f"tiler.cast converts integers to integers, got {source} to {target}")
+        return target
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return x.astype(element_dtype(self.properties["to"]))
+
+
 # -- binary -----------------------------------------------------------------------------
 
 
@@ -228,5 +249,5 @@ class PowOp(BinaryOp):
         return np.power(a.astype(np.float64), b.astype(np.float64))
 
 
-UNARY_OPS = (ReluOp, SigmoidOp, TanhOp, SqrtOp, GeluOp, HardSwishOp, HardSigmoidOp, ClipOp)
+UNARY_OPS = (ReluOp, SigmoidOp, TanhOp, SqrtOp, GeluOp, HardSwishOp, HardSigmoidOp, ClipOp, CastOp)
 BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, PowOp)

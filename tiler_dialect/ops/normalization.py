@@ -23,7 +23,7 @@ from tiler_dialect.tiling import (
 )
 
 
-def _identity_description(
+def identity_description(
     shape: Shape, whole: set[int], params: Sequence[Sequence]
 ) -> TilingDescription:
     """Output indexed like input 0; `whole` dims cannot be tiled; `params` are the
@@ -61,7 +61,7 @@ class SoftmaxOp(TilerOp):
         return normalize_axis(get_int(self.properties, "axis"), len(self.output_shape))
 
     def tiling(self) -> TilingDescription:
-        desc = _identity_description(self.output_shape, {self.axis_index}, [])
+        desc = identity_description(self.output_shape, {self.axis_index}, [])
         return replace(desc, scratch=(_per_row(self.output_shape, {self.axis_index}),))
 
     def compute(self, x: np.ndarray) -> np.ndarray:
@@ -106,7 +106,7 @@ class LayerNormOp(TilerOp):
         n = len(x)
         params = [list(broadcast_map(n, s, x).results) for s in self.input_shapes[1:]]
         axes = set(range(self.axis_index, n))
-        return replace(_identity_description(x, axes, params), scratch=(_per_row(x, axes),))
+        return replace(identity_description(x, axes, params), scratch=(_per_row(x, axes),))
 
     def compute(self, x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
         axes = tuple(range(self.axis_index, x.ndim))
@@ -147,7 +147,7 @@ class BatchNormOp(TilerOp):
         return super().infer_element_type(element_types[:3], props)
 
     def tiling(self) -> TilingDescription:
-        return _identity_description(self.output_shape, set(), [[d(1)]] * 4)
+        return identity_description(self.output_shape, set(), [[d(1)]] * 4)
 
     def compute(self, x, scale, bias, mean, var) -> np.ndarray:
         eps = get_float(self.properties, "epsilon")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import onnx
 from xdsl.dialects.builtin import ModuleOp
 
@@ -20,6 +21,13 @@ from tiler_tools.onnx_frontend.errors import (
     UnsupportedOp,
 )
 from tiler_tools.onnx_frontend.graph import import_graph, supported_ops_text
+from tiler_tools.onnx_frontend.integer_graph import (
+    graph_inputs,
+    integer_converters,
+    minimal_integer_dtype,
+    prepare_integer_graph,
+    sample_input_types,
+)
 from tiler_tools.onnx_frontend.loading import (
     load_external_data,
     load_model,
@@ -33,18 +41,23 @@ def import_onnx(
     model: onnx.ModelProto | str | Path,
     hierarchy: MemoryHierarchy | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
+    integer_inputs: dict[str, np.dtype | str] | None = None,
 ) -> ModuleOp:
     """Import a model; raises ImportFailure (with a message for the user) on bad input.
 
     A path is read with its external data from its folder; a ModelProto must carry its
-    tensors' data inline (see `load_external_data`)."""
+    tensors' data inline (see `load_external_data`). With `integer_inputs` (each graph
+    input's integer type) the model is one of Deeploy's integer graphs, whose float
+    tensors hold integers (see integer_graph.py)."""
     if not isinstance(model, onnx.ModelProto):
         model = load_model(model)
     else:
         load_external_data(model, None, "the model")
-    return import_graph(
-        model, hierarchy or MemoryHierarchy.default(), input_shapes or {}, CONVERTERS, STATIC_INPUTS
-    )
+    converters, static = CONVERTERS, STATIC_INPUTS
+    if integer_inputs is not None:
+        model = prepare_integer_graph(model, {k: np.dtype(v) for k, v in integer_inputs.items()})
+        converters, static = integer_converters(converters, static)
+    return import_graph(model, hierarchy or MemoryHierarchy.default(), input_shapes or {}, converters, static)
 
 
 def supported_ops() -> list[str]:
@@ -61,6 +74,9 @@ __all__ = [
     "import_onnx",
     "load_external_data",
     "load_model",
+    "graph_inputs",
+    "minimal_integer_dtype",
+    "sample_input_types",
     "parse_model_bytes",
     "parse_model_text",
     "parse_model_text_bytes",

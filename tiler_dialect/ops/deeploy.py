@@ -1,0 +1,374 @@
+"""Deeploy's integer ops: RequantShift, the convolution and matmul it fuses into, and the
+integer kernels of Deeploy's Generic and Snitch targets (iSoftmax, iRMSNorm, iHardswish,
+iNoNorm). Every value is a real integer (Deeploy's unsigned offsets are transparent, see
+docs/research/deeploy_integer_semantics.md); sums and products are exact (computed in
+int64 here, int32 in Deeploy's C, which never overflows on its graphs).
+
+RequantShift(x, mul, add) with `div` a power of two 2^s, `n_levels` and `signed`:
+
+    t   = x * mul + add
+    t   = (t + 2^(s-1)) >> s            rounded half up (an arithmetic shift floors)
+    out = clamp(t, -n/2, n/2 - 1)       signed,   or clamp(t, 0, n - 1) unsigned
+
+RequantizedConv and RequantizedMatMul are a Conv or MatMul whose int32 accumulator is
+requantized in the epilogue, as Deeploy's PULP target fuses them: the accumulator lives
+only inside a tile (the reduction is never split) and only 8-bit data moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from xdsl.dialects.builtin import IntegerAttr, IntegerType, Signedness
+from xdsl.ir import Attribute
+from xdsl.irdl import irdl_op_definition, prop_def
+from xdsl.utils.exceptions import VerifyException
+
+from tiler_dialect.ops.base import Props, Shape, TilerOp, broadcast_shapes, get_bool, get_int
+from tiler_dialect.ops.contraction import MatMulBase
+from tiler_dialect.ops.elementwise import ElementwiseOp
+from tiler_dialect.ops.spatial import ConvBase, conv
+from tiler_dialect.ops.normalization import identity_description
+from tiler_dialect.tiling import OperandAccess, TilingDescription, broadcast_map, d, dims_map
+
+i32 = IntegerType(32)
+
+
+def levels_type(n_levels: int, signed: bool) -> IntegerType:
+    """The narrowest integer type holding n_levels values from -n/2 (signed) or 0."""
+    for width in (8, 16, 32):
+        if n_levels <= 1 << width:
+            return IntegerType(width) if signed else IntegerType(width, Signedness.UNSIGNED)
+    raise VerifyException(f"n_levels {n_levels} needs more than 32 bits")
+
+
+def _is_integer(t: Attribute) -> bool:
+    return isinstance(t, IntegerType) and t.width.data in (8, 16, 32, 64)
+
+
+def _is_8bit(t: Attribute) -> bool:
+    return isinstance(t, IntegerType) and t.width.data == 8
+
+
+def _shift_of(div: int) -> int:
+    if div < 1 or div & (div - 1):
+        raise VerifyException(f"div must be a power of two, got {div}")
+    return div.bit_length() - 1
+
+
+def requant_shift(t: np.ndarray, mul: np.ndarray, add: np.ndarray, div: int, n_levels: int, signed: bool) -> np.ndarray:
+    """RequantShift of exact integers t, into levels_type(n_levels, signed)."""
+    s = _shift_of(div)
+    v = t.astype(np.int64) * mul.astype(np.int64) + add.astype(np.int64)
+    if s > 0:
+        v = (v + (1 << (s - 1))) >> s
+    lo, hi = (-(n_levels // 2), n_levels // 2 - 1) if signed else (0, n_levels - 1)
+    dtype = np.dtype(f"{'' if signed else 'u'}int{levels_type(n_levels, signed).width.data}")
+    return np.clip(v, lo, hi).astype(dtype)
+
+
+class _Requantizing:
+    """The properties and result type of the ops that end in a RequantShift."""
+
+    div = prop_def(IntegerAttr)
+    n_levels = prop_def(IntegerAttr)
+    signed = prop_def(IntegerAttr)
+
+    @staticmethod
+    def requantized_type(props: Props) -> IntegerType:
+        _shift_of(get_int(props, "div"))
+        n = get_int(props, "n_levels")
+        if n < 2:
+            raise VerifyException(f"n_levels must be at least 2, got {n}")
+        return levels_type(n, get_bool(props, "signed"))
+
+    @staticmethod
+    def check_parameters(element_types: Sequence[Attribute]) -> None:
+        for what, t in zip(("mul", "add"), element_types):
+            if not _is_integer(t):
+                raise VerifyException(f"{what} must be an integer tensor, got {t}")
+
+    def requantize(self, t: np.ndarray, mul: np.ndarray, add: np.ndarray) -> np.ndarray:
+        p = self.properties  # type: ignore[attr-defined]
+        return requant_shift(t, mul, add, get_int(p, "div"), get_int(p, "n_levels"), get_bool(p, "signed"))
+
+
+@irdl_op_definition
+class RequantShiftOp(_Requantizing, ElementwiseOp):
+    """ins(x, mul, add), mul and add broadcast against x (the importer gives a per-channel
+    one its channel axis as a broadcastable shape)."""
+
+    name = "tiler.requant_shift"
+    NUM_INPUTS: ClassVar = (3, 3)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        if tuple(broadcast_shapes(*shapes)) != tuple(shapes[0]):
+            raise VerifyException(f"mul and add must broadcast to the data's shape {list(shapes[0])}")
+        return tuple(shapes[0])
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        if not _is_integer(element_types[0]):
+            raise VerifyException(f"{cls.name} requantizes integers, got {element_types[0]}")
+        cls.check_parameters(element_types[1:])
+        return cls.requantized_type(props)
+
+    def compute(self, x: np.ndarray, mul: np.ndarray, add: np.ndarray) -> np.ndarray:
+        return self.requantize(x, mul, add)
+
+
+def _check_8bit(cls: type, x: Attribute, w: Attribute) -> None:
+    if not (_is_8bit(x) and _is_8bit(w)):
+        raise VerifyException(f"{cls.name} takes 8-bit integer operands, got {x} and {w}")
+
+
+@irdl_op_definition
+class RequantizedConvOp(_Requantizing, ConvBase):
+    """ins(x, w, mul, add): an integer convolution (no bias, zero padding) requantized per
+    output channel; mul and add are scalars or one per output channel."""
+
+    name = "tiler.requantized_conv"
+    NUM_INPUTS: ClassVar = (4, 4)
+    FLOAT_ONLY: ClassVar = False
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        x, w, mul, add = shapes
+        out = ConvBase.infer_shape([x, w], props)
+        for what, s in (("mul", mul), ("add", add)):
+            if s not in ((), (w[0],)):
+                raise VerifyException(f"{what} must be a scalar or one per output channel ({w[0]}), got {list(s)}")
+        return out
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        _check_8bit(cls, *element_types[:2])
+        cls.check_parameters(element_types[2:])
+        return cls.requantized_type(props)
+
+    def tiling(self) -> TilingDescription:
+        base = ConvBase.tiling(self)
+        nd = len(base.dims)
+        channel = base.inputs[1].map.results[0]  # the weight's output channel, g * M + m
+        extras = [OperandAccess(dims_map(nd, [channel] if s else [])) for s in self.input_shapes[2:]]
+        return TilingDescription(base.dims, (*base.inputs[:2], *extras), base.outputs, combine=None)
+
+    def _epilogue(self, acc: np.ndarray, mul: np.ndarray, add: np.ndarray) -> np.ndarray:
+        per_channel = (-1,) + (1,) * (acc.ndim - 2)
+        return self.requantize(acc, mul.reshape(per_channel) if mul.ndim else mul, add.reshape(per_channel) if add.ndim else add)
+
+    def compute(self, x, w, mul, add) -> np.ndarray:
+        acc = conv(x.astype(np.int64), w.astype(np.int64), None, self.window, get_int(self.properties, "group"), self.output_shape[2:])
+        return self._epilogue(acc, mul, add)
+
+    def compute_tile(self, inputs, box):
+        x, w, mul, add = inputs
+        acc = ConvBase.compute_tile(self, [x.astype(np.int64), w.astype(np.int64)], box)
+        return None if acc is None else self._epilogue(np.asarray(acc), mul, add)
+
+
+@irdl_op_definition
+class RequantizedMatMulOp(_Requantizing, MatMulBase):
+    """ins(a, b, mul, add): an integer matmul (numpy.matmul's shapes) requantized with mul
+    and add broadcast against the output (per row as [M, 1], per column as [N]). Gemm's
+    alpha, beta and C fold into them at import: alpha * mul, beta * C * mul + add."""
+
+    name = "tiler.requantized_matmul"
+    NUM_INPUTS: ClassVar = (4, 4)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        a, b, *params = shapes
+        if len(a) < 2 or len(b) < 2:
+            raise VerifyException(f"{cls.name} takes operands of rank 2 or more, got ranks {len(a)} and {len(b)}")
+        out = MatMulBase.infer_shape([a, b], props)
+        for what, s in zip(("mul", "add"), params):
+            try:
+                fits = tuple(broadcast_shapes(s, out)) == tuple(out)
+            except VerifyException:
+                fits = False
+            if not fits:
+                raise VerifyException(f"{what} of shape {list(s)} does not broadcast to the output {list(out)}")
+        return out
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        _check_8bit(cls, *element_types[:2])
+        cls.check_parameters(element_types[2:])
+        return cls.requantized_type(props)
+
+    def tiling(self) -> TilingDescription:
+        base = MatMulBase.tiling(self)
+        nd, y = len(base.dims), self.output_shape
+        extras = [OperandAccess(broadcast_map(nd, s, y)) for s in self.input_shapes[2:]]
+        return TilingDescription(base.dims, (*base.inputs[:2], *extras), base.outputs, combine=None)
+
+    def compute(self, a, b, mul, add) -> np.ndarray:
+        return self.requantize(np.matmul(a.astype(np.int64), b.astype(np.int64)), mul, add)
+
+
+# -- Deeploy's integer kernels ----------------------------------------------------------
+
+
+def _trunc_div(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    """C's integer division: rounded toward zero."""
+    q = np.abs(a) // np.abs(b)
+    return np.where((a < 0) != (np.asarray(b) < 0), -q, q)
+
+
+def _last_axis_description(shape: Shape, params: Sequence[Shape]) -> TilingDescription:
+    """Rows along the last axis, kept whole; parameters indexed by the last axis."""
+    n = len(shape)
+    maps = []
+    for s in params:
+        if s not in ((), (shape[-1],)):
+            raise VerifyException(f"a parameter must be a scalar or one per element of the last axis ({shape[-1]}), got {list(s)}")
+        maps.append([d(n - 1)] if s else [])
+    return identity_description(shape, {n - 1}, maps)
+
+
+@irdl_op_definition
+class IntegerSoftmaxOp(TilerOp):
+    """Deeploy's iSoftmax (I-BERT's integer softmax) along the last axis, into unsigned
+    n_levels values:
+
+        xt = x - max(x);  z = min(floor(-xt / log2), 31);  p = xt + z * log2
+        y  = (coeffA * (p + coeffB)^2 + coeffC) >> z
+        out = floor(y * (n_levels - 1) / sum(y))
+    """
+
+    name = "tiler.integer_softmax"
+    coeffA = prop_def(IntegerAttr)
+    coeffB = prop_def(IntegerAttr)
+    coeffC = prop_def(IntegerAttr)
+    log2 = prop_def(IntegerAttr)
+    n_levels = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        if not _is_integer(element_types[0]):
+            raise VerifyException(f"{cls.name} takes integers, got {element_types[0]}")
+        if get_int(props, "log2") < 1:
+            raise VerifyException(f"log2 must be positive, got {get_int(props, 'log2')}")
+        return levels_type(get_int(props, "n_levels"), False)
+
+    def tiling(self) -> TilingDescription:
+        return _last_axis_description(self.output_shape, [])
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        p = {k: get_int(self.properties, k) for k in ("coeffA", "coeffB", "coeffC", "log2", "n_levels")}
+        xt = x.astype(np.int64) - x.astype(np.int64).max(axis=-1, keepdims=True)
+        z = np.minimum((-xt) // p["log2"], 31)
+        r = xt + z * p["log2"]
+        y = (p["coeffA"] * (r + p["coeffB"]) ** 2 + p["coeffC"]) >> z
+        out = y * (p["n_levels"] - 1) // y.sum(axis=-1, keepdims=True)
+        return out.astype(f"uint{levels_type(p['n_levels'], False).width.data}")
+
+
+def _isqrt(s: np.ndarray) -> np.ndarray:
+    """floor(sqrt(s)) exactly, for non-negative integers."""
+    r = np.floor(np.sqrt(s.astype(np.float64))).astype(np.int64)
+    r = np.where(r * r > s, r - 1, r)
+    return np.where((r + 1) * (r + 1) <= s, r + 1, r)
+
+
+@irdl_op_definition
+class IntegerRMSNormOp(TilerOp):
+    """Deeploy's iRMSNorm(x, weight) along the last axis (length L), into signed n_levels
+    values:
+
+        std = isqrt(trunc(sum(x^2) / L) + 1)
+        out = clamp(trunc(x * weight / std) >> log2(D), -n/2, n/2 - 1)
+    """
+
+    name = "tiler.integer_rms_norm"
+    NUM_INPUTS: ClassVar = (2, 2)
+    D = prop_def(IntegerAttr)
+    n_levels = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        for t in element_types:
+            if not _is_integer(t):
+                raise VerifyException(f"{cls.name} takes integers, got {t}")
+        _shift_of(get_int(props, "D"))
+        return levels_type(get_int(props, "n_levels"), True)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        _last_axis_description(shapes[0], shapes[1:])
+        return tuple(shapes[0])
+
+    def tiling(self) -> TilingDescription:
+        return _last_axis_description(self.output_shape, self.input_shapes[1:])
+
+    def compute(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        n = get_int(self.properties, "n_levels")
+        x64 = x.astype(np.int64)
+        std = _isqrt((x64 * x64).sum(axis=-1, keepdims=True) // x.shape[-1] + 1)
+        out = _trunc_div(x64 * weight.astype(np.int64), std) >> _shift_of(get_int(self.properties, "D"))
+        return np.clip(out, -(n // 2), n // 2 - 1).astype(f"int{levels_type(n, True).width.data}")
+
+
+@irdl_op_definition
+class IntegerHardswishOp(ElementwiseOp):
+    """Deeploy's iHardswish into int32: x * (clamp(x + three, 0, six) * one_over_six)."""
+
+    name = "tiler.integer_hardswish"
+    one_over_six = prop_def(IntegerAttr)
+    three = prop_def(IntegerAttr)
+    six = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        if not _is_integer(element_types[0]):
+            raise VerifyException(f"{cls.name} takes integers, got {element_types[0]}")
+        return i32
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        p = {k: get_int(self.properties, k) for k in ("one_over_six", "three", "six")}
+        x64 = x.astype(np.int64)
+        return (x64 * (np.clip(x64 + p["three"], 0, p["six"]) * p["one_over_six"])).astype(np.int32)
+
+
+@irdl_op_definition
+class IntegerNoNormOp(ElementwiseOp):
+    """Deeploy's iNoNorm(x, weights, bias) into int8: ((x * w + b) * mul) >> log2(D),
+    wrapped to 8 bits as Deeploy's cast does; w and b broadcast against x."""
+
+    name = "tiler.integer_no_norm"
+    NUM_INPUTS: ClassVar = (3, 3)
+    D = prop_def(IntegerAttr)
+    mul = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        if tuple(broadcast_shapes(*shapes)) != tuple(shapes[0]):
+            raise VerifyException(f"weights and bias must broadcast to the data's shape {list(shapes[0])}")
+        return tuple(shapes[0])
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        for t in element_types:
+            if not _is_integer(t):
+                raise VerifyException(f"{cls.name} takes integers, got {t}")
+        _shift_of(get_int(props, "D"))
+        return IntegerType(8)
+
+    def compute(self, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+        v = (x.astype(np.int64) * w.astype(np.int64) + b.astype(np.int64)) * get_int(self.properties, "mul")
+        return (v >> _shift_of(get_int(self.properties, "D"))).astype(np.int8)
+
+
+DEEPLOY_OPS = (
+    RequantShiftOp,
+    RequantizedConvOp,
+    RequantizedMatMulOp,
+    IntegerSoftmaxOp,
+    IntegerRMSNormOp,
+    IntegerHardswishOp,
+    IntegerNoNormOp,
+)
