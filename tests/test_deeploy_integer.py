@@ -220,3 +220,58 @@ def test_integer_graph_at_deeploys_ci_l1_sizes(name, l1, double_buffer):
     TilePass(double_buffer=double_buffer).apply(Context(), module)
     AllocatePass().apply(Context(), module)
     _assert_exact(execute(module, feeds), golden)
+
+
+# -- bad integer graphs: a diagnostic each ---------------------------------------------------
+
+from onnx import TensorProto, helper  # noqa: E402
+
+from tiler_tools.onnx_frontend import ImportFailure  # noqa: E402
+
+
+def _rq_graph(rq_attrs: dict, mul=(3.0,), weights=1.0, mul_input=False) -> onnx.ModelProto:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])
+    inits = [
+        helper.make_tensor("w", TensorProto.FLOAT, [3, 2, 1, 1], [weights] * 6),
+        helper.make_tensor("add", TensorProto.FLOAT, [1], [0.0]),
+    ]
+    inputs = [x]
+    if mul_input:
+        inputs.append(helper.make_tensor_value_info("mul", TensorProto.FLOAT, [1]))
+    else:
+        inits.append(helper.make_tensor("mul", TensorProto.FLOAT, [len(mul)], list(mul)))
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["acc"]),
+        helper.make_node("RequantShift", ["acc", "mul", "add"], ["y"], **rq_attrs),
+    ]
+    graph = helper.make_graph(nodes, "g", inputs, [y], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+GOOD_RQ = {"div": 256, "n_levels": 256, "signed": 1}
+BAD_INTEGER_GRAPHS = {
+    "no div": (_rq_graph({"n_levels": 256, "signed": 1}), "attribute 'div' is required"),
+    "div not a power of two": (_rq_graph({**GOOD_RQ, "div": 3}), "div must be a power of two"),
+    "fractional weights": (_rq_graph(GOOD_RQ, weights=0.5), "not integers"),
+    "weights beyond int8": (_rq_graph(GOOD_RQ, weights=300.0), "beyond int8"),
+    "mul per nothing": (_rq_graph(GOOD_RQ, mul=(1.0, 2.0)), "neither per channel nor broadcast"),
+    "mul not a constant": (_rq_graph(GOOD_RQ, mul_input=True), "must be a constant"),
+    "text n_levels": (_rq_graph({**GOOD_RQ, "n_levels": "many"}), "must be an integer"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INTEGER_GRAPHS))
+def test_a_bad_integer_graph_is_a_diagnostic(case):
+    model, message = BAD_INTEGER_GRAPHS[case]
+    types = {"x": "uint8"} | ({"mul": "int32"} if case == "mul not a constant" else {})
+    with pytest.raises(ImportFailure, match=message):
+        import_onnx(model, integer_inputs=types)
+
+
+def test_the_good_graph_of_those_imports_and_requantizes():
+    module = import_onnx(_rq_graph(GOOD_RQ), integer_inputs={"x": "uint8"})
+    x = np.arange(32, dtype=np.uint8).reshape(1, 2, 4, 4) * 7
+    got = next(iter(execute(module, {"x": x}).values()))
+    acc = x.astype(np.int64).sum(axis=1, keepdims=True).repeat(3, axis=1)
+    np.testing.assert_array_equal(got, np.clip((acc * 3 + 128) >> 8, -128, 127))

@@ -256,6 +256,8 @@ def _narrowed(n: Node, value: Value, dtype: str, what: str) -> Value:
     if isinstance(value, Const):
         info = np.iinfo(dtype)
         array = value.array
+        if not np.issubdtype(array.dtype, np.integer):
+            raise n.fail(f"{what} holds values that are not integers: an integer graph needs integer constants")
         if array.size and (array.min() < info.min or array.max() > info.max):
             raise n.fail(f"{what} range over [{array.min()}, {array.max()}], beyond {dtype}")
         return Const(array.astype(dtype), value.name)

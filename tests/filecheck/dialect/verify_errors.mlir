@@ -258,3 +258,63 @@ builtin.module {
   }
 }
 // CHECK: Operation does not verify: expects exactly one result (or an outs(...) destination)
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<1x4x8x8xi32, #tiler.mem<"L2">>, %m: tensor<i32, #tiler.mem<"L2">>) {
+    %y = tiler.requant_shift %x, %m, %m {div = 1000 : i64, n_levels = 256 : i64, signed = true} : (tensor<1x4x8x8xi32, #tiler.mem<"L2">>, tensor<i32, #tiler.mem<"L2">>, tensor<i32, #tiler.mem<"L2">>) -> tensor<1x4x8x8xi8, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: div must be a power of two, got 1000
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<1x4x8x8xi32, #tiler.mem<"L2">>, %m: tensor<i32, #tiler.mem<"L2">>) {
+    %y = tiler.requant_shift %x, %m, %m {div = 1024 : i64, n_levels = 256 : i64, signed = false} : (tensor<1x4x8x8xi32, #tiler.mem<"L2">>, tensor<i32, #tiler.mem<"L2">>, tensor<i32, #tiler.mem<"L2">>) -> tensor<1x4x8x8xi8, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: result element type i8 does not match the inferred ui8
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<1x4x8x8xi32, #tiler.mem<"L2">>, %w: tensor<8x4x3x3xi8, #tiler.mem<"L2">>, %p: tensor<8xi32, #tiler.mem<"L2">>) {
+    %y = tiler.requantized_conv %x, %w, %p, %p {dilations = array<i64: 1, 1>, div = 256 : i64, group = 1 : i64, n_levels = 256 : i64, pads = array<i64: 1, 1, 1, 1>, signed = true, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xi32, #tiler.mem<"L2">>, tensor<8x4x3x3xi8, #tiler.mem<"L2">>, tensor<8xi32, #tiler.mem<"L2">>, tensor<8xi32, #tiler.mem<"L2">>) -> tensor<1x8x8x8xi8, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: tiler.requantized_conv takes 8-bit integer operands, got i32 and i8
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<1x4x8x8xi8, #tiler.mem<"L2">>, %w: tensor<8x4x3x3xi8, #tiler.mem<"L2">>, %p: tensor<4xi32, #tiler.mem<"L2">>) {
+    %y = tiler.requantized_conv %x, %w, %p, %p {dilations = array<i64: 1, 1>, div = 256 : i64, group = 1 : i64, n_levels = 256 : i64, pads = array<i64: 1, 1, 1, 1>, signed = true, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xi8, #tiler.mem<"L2">>, tensor<8x4x3x3xi8, #tiler.mem<"L2">>, tensor<4xi32, #tiler.mem<"L2">>, tensor<4xi32, #tiler.mem<"L2">>) -> tensor<1x8x8x8xi8, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: mul must be a scalar or one per output channel (8), got [4]
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<1x4x8x8xf32, #tiler.mem<"L2">>) {
+    %y = tiler.cast %x {to = i32} : (tensor<1x4x8x8xf32, #tiler.mem<"L2">>) -> tensor<1x4x8x8xi32, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: tiler.cast converts integers to integers, got f32 to i32
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<1x4x8x8xi8, #tiler.mem<"L2">>) {
+    %y = tiler.reduce_mean %x {axes = array<i64: 1>, keepdims = false, rounding = "up"} : (tensor<1x4x8x8xi8, #tiler.mem<"L2">>) -> tensor<1x8x8xi8, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: rounding must be one of toward_zero, half_up, half_away, got "up"
