@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import onnx
 from conftest import SHARED, shared_path
+from quantized_graphs import GRAPHS as QUANTIZED_GRAPHS
 
 from tiler_dialect.ops import TilerOp, element_dtype
 from tiler_dialect.tiling import IterKind, OutOfBounds, TilingDescription
@@ -127,12 +128,23 @@ def _deeploy_integer_ops():
 DEEPLOY_INTEGER_OPS = list(_deeploy_integer_ops())
 
 
+def _quantized_ops():
+    """The ops of the QOperator and QDQ graphs (com.microsoft's requantizing ops, which
+    no ONNX conformance case has)."""
+    for name, make in QUANTIZED_GRAPHS.items():
+        for op in _ops_of(import_onnx(make()[0])):
+            yield name, op
+
+
+QUANTIZED_OPS = list(_quantized_ops())
+
+
 def test_every_op_kind_is_covered():
     from tiler_dialect.ops import ALL_OPS
 
     if not DEEPLOY_INTEGER_OPS:
         pytest.skip("../shared/models/deeploy-int is absent: its integer ops are not exercised")
-    seen = {type(op) for _, op in CONFORMANCE_OPS + DEEPLOY_INTEGER_OPS}
+    seen = {type(op) for _, op in CONFORMANCE_OPS + DEEPLOY_INTEGER_OPS + QUANTIZED_OPS}
     missing = {cls.name for cls in ALL_OPS if not cls.IS_VIEW} - {cls.name for cls in seen}
     assert not missing, f"no conformance case or integer graph exercises {sorted(missing)}"
 
@@ -141,6 +153,12 @@ def test_every_op_kind_is_covered():
     "case_op", DEEPLOY_INTEGER_OPS, ids=[f"{name}:{op.name}" for name, op in DEEPLOY_INTEGER_OPS]
 )
 def test_description_is_sound_on_deeploy_integer_ops(case_op):
+    name, op = case_op
+    check_op(op, np.random.default_rng(zlib.crc32(name.encode())))
+
+
+@pytest.mark.parametrize("case_op", QUANTIZED_OPS, ids=[f"{name}:{op.name}" for name, op in QUANTIZED_OPS])
+def test_description_is_sound_on_quantized_ops(case_op):
     name, op = case_op
     check_op(op, np.random.default_rng(zlib.crc32(name.encode())))
 

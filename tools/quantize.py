@@ -13,9 +13,12 @@ import numpy as np
 import onnx
 
 
-def quantize_qdq(source: Path | str, target: Path | str, *, signed: bool = True, per_channel: bool = True) -> Path:
+def quantize_qdq(
+    source: Path | str, target: Path | str, *, signed: bool = True, per_channel: bool = True, qoperator: bool = False
+) -> Path:
     """Write `source` quantized to `target`: int8 weights, int8 (`signed`) or uint8
-    activations, per-channel or per-tensor weight scales. A model of opset < 13 is first
+    activations, per-channel or per-tensor weight scales; QDQ, or QOperator (QLinearConv,
+    com.microsoft QLinearAdd, ...) with `qoperator`. A model of opset < 13 is first
     converted to 13 (per-channel DequantizeLinear takes an axis from opset 13 on)."""
     from onnxruntime import quantization as q
 
@@ -35,7 +38,7 @@ def quantize_qdq(source: Path | str, target: Path | str, *, signed: bool = True,
             return next(batches, None)
 
     q.quantize_static(
-        str(float_path), str(target), Calibration(), quant_format=q.QuantFormat.QDQ, per_channel=per_channel,
+        str(float_path), str(target), Calibration(), quant_format=q.QuantFormat.QOperator if qoperator else q.QuantFormat.QDQ, per_channel=per_channel,
         activation_type=q.QuantType.QInt8 if signed else q.QuantType.QUInt8, weight_type=q.QuantType.QInt8,
     )
     float_path.unlink()

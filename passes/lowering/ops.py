@@ -52,6 +52,8 @@ from tiler_dialect.ops import (
     NAME_ATTR,
     PadOp,
     PowOp,
+    QLinearConvOp,
+    QLinearMatMulOp,
     QuantizeLinearOp,
     ReduceMeanOp,
     ReluOp,
@@ -65,11 +67,16 @@ from tiler_dialect.ops import (
     TransposeOp,
 )
 from tiler_dialect.ops.base import get_bool, get_float, get_ints
+from tiler_dialect.ops.deeploy import DEEPLOY_OPS
+from tiler_dialect.ops.qlinear import QLINEAR_OPS
 from tiler_dialect.tiling import IterKind, LinearForm, OutOfBounds, TilingDescription, linear_form
 from tiler_passes.lowering import integer
 from tiler_passes.lowering.body import Body
 from tiler_passes.lowering.named import named_op
 from tiler_passes.lowering.structured import Access, Element, Emitter, Index, constant_of, fill, generic
+
+REQUANTIZING_OPS = (QLinearConvOp, QLinearMatMulOp, *QLINEAR_OPS, *DEEPLOY_OPS)
+"""The 8-bit ops with a requantizing epilogue, which the lowering refuses for now."""
 
 
 class LoweringError(DiagnosticException):
@@ -179,10 +186,10 @@ def lower_compute(op: TilerOp) -> Emitter:
         return emitter
     lowering = LOWERINGS.get(type(op))
     if lowering is None:
-        if op.name in ("tiler.qlinear_conv", "tiler.qlinear_matmul"):
+        if isinstance(op, REQUANTIZING_OPS):
             raise LoweringError(
-                f"{op.display_name}: {op.name} is not lowered to linalg yet (its int32 sum needs a "
-                "scratch buffer until the requantizing epilogue)"
+                f"{op.display_name}: {op.name} is not lowered to linalg yet (it requantizes: an int32 "
+                "sum kept in a scratch buffer until the epilogue, or float32 rounding steps)"
             )
         raise LoweringError(f"{op.name} has no lowering to linalg")
     tile = tile_of(op)

@@ -38,6 +38,13 @@ from tiler_dialect.ops.deeploy import (
     RequantShiftOp,
 )
 from tiler_dialect.ops.integer import ConvIntegerOp, MatMulIntegerOp, QLinearConvOp, QLinearMatMulOp
+from tiler_dialect.ops.qlinear import (
+    QLinearAddOp,
+    QLinearGlobalAveragePoolOp,
+    QLinearMulOp,
+    QLinearSoftmaxOp,
+    RequantizeLinearOp,
+)
 from tiler_dialect.ops.quantization import DequantizeLinearOp, QuantizeLinearOp
 from tiler_dialect.ops.spatial import AveragePoolOp, ConvOp, GlobalAveragePoolOp, MaxPoolOp
 
@@ -85,6 +92,11 @@ ALL_OPS: tuple[type[TilerOp], ...] = (
     IntegerRMSNormOp,
     IntegerHardswishOp,
     IntegerNoNormOp,
+    QLinearAddOp,
+    QLinearMulOp,
+    QLinearGlobalAveragePoolOp,
+    QLinearSoftmaxOp,
+    RequantizeLinearOp,
 )
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS", "NAME_ATTR", "TilerOp", "element_dtype", "shaped_bytes"]

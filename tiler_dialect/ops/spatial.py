@@ -365,13 +365,10 @@ class AveragePoolOp(PoolOp):
         return average_pool(inputs[0], window, out, include)
 
 
-@irdl_op_definition
-class GlobalAveragePoolOp(TilerOp):
-    """Mean over all spatial dims: (N, C, *S) -> (N, C, 1, ...)."""
+class GlobalPoolBase(TilerOp):
+    """A reduction over all spatial dims: (N, C, *S) -> (N, C, 1, ...)."""
 
-    name = "tiler.global_average_pool"
     NUM_INPUTS: ClassVar = (1, 1)
-    FLOAT_ONLY: ClassVar = True
 
     @classmethod
     def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
@@ -394,6 +391,14 @@ class GlobalAveragePoolOp(TilerOp):
             (OperandAccess(dims_map(nd, [d(i) for i in range(nd)])),),
             (OperandAccess(dims_map(nd, [d(0), d(1), *([0] * r)])),),
         )
+
+
+@irdl_op_definition
+class GlobalAveragePoolOp(GlobalPoolBase):
+    """Mean over all spatial dims: (N, C, *S) -> (N, C, 1, ...)."""
+
+    name = "tiler.global_average_pool"
+    FLOAT_ONLY: ClassVar = True
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         axes = tuple(range(2, x.ndim))

@@ -241,7 +241,7 @@ class GraphBuilder:
         args = self._add_inputs()
         constants = self._pattern_constants()
         outputs = {o.name for o in self.graph.output}
-        nodes, added = fuse_qdq(list(self.graph.node), constants, outputs)
+        nodes, added = fuse_qdq(list(self.graph.node), constants, outputs, self.opsets.get("", 0))
         for name, array in added.items():
             self.values[name] = Const(array, name)
         original = {id(n) for n in self.graph.node}

@@ -7,6 +7,10 @@ the weights'), and its float result goes only to a Q (perhaps through a Relu), t
 is the integer op onnxruntime itself runs for it: QLinearConv, QLinearMatMul or
 com.microsoft QGemm, accumulating in int32 and requantizing into the Q's type. A Relu in
 between becomes a clip at the output's zero point (the quantized form of max(x, 0)).
+Add, Mul, AveragePool, GlobalAveragePool and Softmax between DQs and a Q become the
+com.microsoft ops onnxruntime runs (QLinearAdd, ...); Concat becomes QLinearConcat; the
+views and MaxPool between a DQ and a Q of the same scale and zero point act on the 8-bit
+data directly.
 Everything else stays as it is: a Q or DQ of no pattern is an element-wise op of its own.
 
 The rewrite needs the weights, scales and zero points to be constants with per-tensor
@@ -30,6 +34,7 @@ def fuse_qdq(
     nodes: list[onnx.NodeProto],
     constants: dict[str, np.ndarray],
     graph_outputs: set[str],
+    opset: int = 13,
 ) -> tuple[list[onnx.NodeProto], dict[str, np.ndarray]]:
     """The node list with each matching chain replaced by its integer op, and constants
     the new nodes add (a transposed weight, a relu's bound)."""
@@ -88,7 +93,10 @@ def fuse_qdq(
         if bias is False:
             continue
         x_zp = x[2]
-        w_zp = w[2] or _zero_like(added, n.name + "_w_zero_point", const(w[0]).dtype)  # type: ignore[union-attr]
+        w_zp = w[2]
+        if not w_zp:  # DequantizeLinear's default zero point: 0 of the weights' type
+            w_zp = (n.name or n.output[0]) + "_w_zero_point"
+            added[w_zp] = np.zeros((), const(w[0]).dtype)  # type: ignore[union-attr]
         out = q.output[0]  # type: ignore[union-attr]
         fused_out = out + "_before_relu" if relu is not None else out
         name = n.name or out
@@ -114,6 +122,14 @@ def fuse_qdq(
             chain.append(helper.make_node("Clip", [fused_out, low], [out], name=(relu.name or out) + "_quantized"))
         replaced[id(q)] = chain
         removed.update(id(m) for m in (n, relu) if m is not None)
+    for n in nodes:
+        fused = _qlinear_node(n, dq_parts, only_user, eight_bit, const, opset) or _integer_data_movement(
+            n, dq_parts, only_user, eight_bit, const
+        )
+        if fused is not None:
+            q = only_user(n.output[0])
+            replaced[id(q)] = [fused]
+            removed.add(id(n))
     if not replaced:
         return nodes, added
     result: list[onnx.NodeProto] = []
@@ -123,6 +139,86 @@ def fuse_qdq(
         elif id(n) not in removed:
             result.append(n)
     return _without_unused_dequantize(result, graph_outputs), added
+
+
+_QLINEAR = {
+    "Add": "QLinearAdd",
+    "Mul": "QLinearMul",
+    "AveragePool": "QLinearAveragePool",
+    "GlobalAveragePool": "QLinearGlobalAveragePool",
+    "Softmax": "QLinearSoftmax",
+}
+"""The ops between DQ and Q that onnxruntime runs as com.microsoft integer ops."""
+
+
+def _qlinear_node(n, dq_parts, only_user, eight_bit, const, opset: int) -> onnx.NodeProto | None:
+    """The com.microsoft op for DQ(s) -> n -> Q, or None when the chain does not match:
+    every input a DQ of 8-bit data with per-tensor scale and zero point, the output going
+    only to a per-tensor Q of the same type."""
+    if n.op_type not in _QLINEAR or not _is(n, n.op_type) or not n.output:
+        return None
+    arity = 2 if n.op_type in ("Add", "Mul") else 1
+    if len(n.input) != arity:
+        return None
+    parts = [dq_parts(i, weight=False) for i in n.input]
+    q = only_user(n.output[0])
+    if any(p is None or not p[2] for p in parts) or not _is(q, "QuantizeLinear") or len(q.input) < 3 or not q.output:
+        return None
+    y_scale, y_zp = q.input[1], q.input[2]
+    zps = [const(p[2]) for p in parts] + [const(y_zp)]
+    if const(y_scale) is None or const(y_scale).size != 1 or not all(eight_bit(z) for z in (*(p[2] for p in parts), y_zp)):
+        return None
+    if len({z.dtype for z in zps}) != 1 or any(z.size != 1 for z in zps):
+        return None
+    attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+    if n.op_type == "Softmax":
+        if opset < 13:  # the 2-D coercion of older opsets
+            return None
+        attrs = {"axis": attrs.get("axis", -1), "opset": 13}
+    inputs = [name for p in parts for name in p] + [y_scale, y_zp]
+    return helper.make_node(_QLINEAR[n.op_type], inputs, list(q.output), name=n.name or q.output[0], domain=QGEMM_DOMAIN, **attrs)
+
+
+_VIEWS_AND_MAX = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity", "MaxPool")
+"""Ops that only move or select values: between a DQ and a Q of one scale and zero point
+they compute the same on the 8-bit data (onnxruntime drops such Q/DQ pairs)."""
+
+
+def _integer_data_movement(n, dq_parts, only_user, eight_bit, const) -> onnx.NodeProto | None:
+    """DQ -> view or MaxPool -> Q of the same scale and zero point as the op on the 8-bit
+    data; DQs -> Concat -> Q as com.microsoft QLinearConcat (its inputs of another scale
+    requantized); None when the chain does not match."""
+    if not (n.op_type in _VIEWS_AND_MAX or n.op_type == "Concat") or not _is(n, n.op_type) or len(n.output) != 1:
+        return None
+    q = only_user(n.output[0])
+    if not _is(q, "QuantizeLinear") or len(q.input) < 3 or not q.output or not n.input:
+        return None
+    y_scale, y_zp = q.input[1], q.input[2]
+    data = n.input if n.op_type == "Concat" else n.input[:1]
+    parts = [dq_parts(i, weight=False) for i in data]
+    if any(p is None or not p[2] or not eight_bit(p[2]) for p in parts) or not eight_bit(y_zp):
+        return None
+    if const(y_scale) is None or const(y_scale).size != 1:
+        return None
+    if any(const(p[2]).size != 1 or const(p[2]).dtype != const(y_zp).dtype for p in parts):
+        return None
+
+    def same(p) -> bool:
+        return bool(
+            np.float32(const(p[1]).reshape(-1)[0]) == np.float32(const(y_scale).reshape(-1)[0])
+            and const(p[2]).reshape(-1)[0] == const(y_zp).reshape(-1)[0]
+        )
+
+    attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+    name = n.name or q.output[0]
+    if n.op_type == "Concat":
+        if all(same(p) for p in parts):
+            return helper.make_node("Concat", [p[0] for p in parts], list(q.output), name=name, **attrs)
+        inputs = [y_scale, y_zp] + [v for p in parts for v in p]
+        return helper.make_node("QLinearConcat", inputs, list(q.output), name=name, domain=QGEMM_DOMAIN, **attrs)
+    if not same(parts[0]):
+        return None
+    return helper.make_node(n.op_type, [parts[0][0], *n.input[1:]], list(q.output), name=name, **attrs)
 
 
 def _bias(n, x, w, producer, const) -> str | None | bool:

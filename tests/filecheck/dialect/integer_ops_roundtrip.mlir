@@ -1,5 +1,5 @@
-// Every integer tiler op (quantization, ONNX integer ops, Deeploy's requantization and
-// integer kernels, cast, reduce_sum, an integer mean's rounding) prints back identically:
+// Every integer tiler op (quantization, ONNX integer ops, com.microsoft's requantizing
+// ops, Deeploy's requantization and integer kernels, cast, reduce_sum, an integer mean's rounding) prints back identically:
 // from the custom form, from the generic form, and through plain xdsl-opt.
 // RUN: tiler-opt %s | filecheck %s
 // RUN: tiler-opt %s | tiler-opt - | filecheck %s
@@ -24,6 +24,11 @@ builtin.module {
     %qc = tiler.qlinear_conv %x, %w, %zu, %zw, %ws, %zp, %p {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xui8, #tiler.mem<"L2">>, tensor<8x4x3x3xi8, #tiler.mem<"L2">>, tensor<ui8, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>, tensor<8xf32, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>, tensor<8xi32, #tiler.mem<"L2">>) -> tensor<1x8x8x8xi8, #tiler.mem<"L2">>
     %mi = tiler.matmul_integer %a, %b, %zw, %zw : (tensor<2x16xi8, #tiler.mem<"L2">>, tensor<16x8xi8, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>) -> tensor<2x8xi32, #tiler.mem<"L2">>
     %qm = tiler.qlinear_matmul %a, %b, %zw, %zw, %sc, %zp : (tensor<2x16xi8, #tiler.mem<"L2">>, tensor<16x8xi8, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>, tensor<f32, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>) -> tensor<2x8xi8, #tiler.mem<"L2">>
+    %qa = tiler.qlinear_add %s, %s {a_ratio = 5.000000e-01 : f32, b_ratio = 2.500000e-01 : f32, fixed = -3.000000e+00 : f32} : (tensor<1x4x8x8xi8, #tiler.mem<"L2">>, tensor<1x4x8x8xi8, #tiler.mem<"L2">>) -> tensor<1x4x8x8xi8, #tiler.mem<"L2">>
+    %qmul = tiler.qlinear_mul %x, %x {a_zero_point = 3 : i64, b_zero_point = 3 : i64, c_zero_point = 128 : i64, multiplier = 1.250000e-02 : f32} : (tensor<1x4x8x8xui8, #tiler.mem<"L2">>, tensor<1x4x8x8xui8, #tiler.mem<"L2">>) -> tensor<1x4x8x8xui8, #tiler.mem<"L2">>
+    %qgap = tiler.qlinear_global_average_pool %s {multiplier = 1.562500e-02 : f32, x_zero_point = -2 : i64, y_zero_point = 5 : i64} : (tensor<1x4x8x8xi8, #tiler.mem<"L2">>) -> tensor<1x4x1x1xi8, #tiler.mem<"L2">>
+    %qsm = tiler.qlinear_softmax %x {axis = -1 : i64, x_scale = 1.250000e-01 : f32, y_scale = 3.906250e-03 : f32, y_zero_point = 0 : i64} : (tensor<1x4x8x8xui8, #tiler.mem<"L2">>) -> tensor<1x4x8x8xui8, #tiler.mem<"L2">>
+    %rql = tiler.requantize_linear %s {x_scale = 5.000000e-01 : f32, x_zero_point = 1 : i64, y_scale = 2.500000e-01 : f32, y_zero_point = -1 : i64} : (tensor<1x4x8x8xi8, #tiler.mem<"L2">>) -> tensor<1x4x8x8xi8, #tiler.mem<"L2">>
     func.return
   }
 }
@@ -46,6 +51,11 @@ builtin.module {
 // CHECK-NEXT:     %qc = tiler.qlinear_conv %x, %w, %zu, %zw, %ws, %zp, %p {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xui8, #tiler.mem<"L2">>, tensor<8x4x3x3xi8, #tiler.mem<"L2">>, tensor<ui8, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>, tensor<8xf32, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>, tensor<8xi32, #tiler.mem<"L2">>) -> tensor<1x8x8x8xi8, #tiler.mem<"L2">>
 // CHECK-NEXT:     %mi = tiler.matmul_integer %a, %b, %zw, %zw : (tensor<2x16xi8, #tiler.mem<"L2">>, tensor<16x8xi8, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>) -> tensor<2x8xi32, #tiler.mem<"L2">>
 // CHECK-NEXT:     %qm = tiler.qlinear_matmul %a, %b, %zw, %zw, %sc, %zp : (tensor<2x16xi8, #tiler.mem<"L2">>, tensor<16x8xi8, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>, tensor<f32, #tiler.mem<"L2">>, tensor<i8, #tiler.mem<"L2">>) -> tensor<2x8xi8, #tiler.mem<"L2">>
+// CHECK-NEXT:     %qa = tiler.qlinear_add %s, %s {a_ratio = 5.000000e-01 : f32, b_ratio = 2.500000e-01 : f32, fixed = -3.000000e+00 : f32} : (tensor<1x4x8x8xi8, #tiler.mem<"L2">>, tensor<1x4x8x8xi8, #tiler.mem<"L2">>) -> tensor<1x4x8x8xi8, #tiler.mem<"L2">>
+// CHECK-NEXT:     %qmul = tiler.qlinear_mul %x, %x {a_zero_point = 3 : i64, b_zero_point = 3 : i64, c_zero_point = 128 : i64, multiplier = 1.250000e-02 : f32} : (tensor<1x4x8x8xui8, #tiler.mem<"L2">>, tensor<1x4x8x8xui8, #tiler.mem<"L2">>) -> tensor<1x4x8x8xui8, #tiler.mem<"L2">>
+// CHECK-NEXT:     %qgap = tiler.qlinear_global_average_pool %s {multiplier = 1.562500e-02 : f32, x_zero_point = -2 : i64, y_zero_point = 5 : i64} : (tensor<1x4x8x8xi8, #tiler.mem<"L2">>) -> tensor<1x4x1x1xi8, #tiler.mem<"L2">>
+// CHECK-NEXT:     %qsm = tiler.qlinear_softmax %x {axis = -1 : i64, x_scale = 1.250000e-01 : f32, y_scale = 3.906250e-03 : f32, y_zero_point = 0 : i64} : (tensor<1x4x8x8xui8, #tiler.mem<"L2">>) -> tensor<1x4x8x8xui8, #tiler.mem<"L2">>
+// CHECK-NEXT:     %rql = tiler.requantize_linear %s {x_scale = 5.000000e-01 : f32, x_zero_point = 1 : i64, y_scale = 2.500000e-01 : f32, y_zero_point = -1 : i64} : (tensor<1x4x8x8xi8, #tiler.mem<"L2">>) -> tensor<1x4x8x8xi8, #tiler.mem<"L2">>
 // CHECK-NEXT:     func.return
 // CHECK-NEXT:   }
 // CHECK-NEXT: }

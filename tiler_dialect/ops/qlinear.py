@@ -1,0 +1,244 @@
+"""onnxruntime's requantizing element-wise, pooling and softmax ops (com.microsoft
+QLinearAdd, QLinearMul, QLinearGlobalAveragePool / the global case of
+QLinearAveragePool, QLinearSoftmax), on 8-bit data with onnxruntime's CPU arithmetic
+(docs/research/onnxruntime_quantized_kernels.md; f32() rounds to float32, rne rounds half
+to even, sat saturates to the output type):
+
+    add:      r = fma(a, ra, fma(b, rb, fixed)),  out = sat(rne(r))
+              ra = f32(sa / sc), rb = f32(sb / sc),
+              fixed = f32(zc - fma(ra, za, f32(rb * zb)))         (computed at import)
+    mul:      p = (a - za)(b - zb),  out = sat(rne(f32(f32(p) * m) + zc)),  m = f32(f32(sa sb) / sc)
+    global average pool:
+              acc = sum(x) - zx N,  out = sat(rne(clamp(f32(acc) * m)) + zy),
+              m = f32(sx / f32(sy N))
+    requantize (QLinearConcat's table for an input of another scale or zero point):
+              out = quantize(dequantize(x, sx, zx), sy, zy)
+    softmax:  t = f32(exp((x - max + shift) sx)) (onnxruntime's 256-entry table),
+              out = rne(f32(t k) / sum(t)) + zy,  k = floor(1 / sy), the sum sequential in
+              float32; above 255 it is 255, and int8 results wrap as onnxruntime's do
+
+The fused multiply-adds are rounded once, as the AVX2 kernel's are: `fma32` computes them
+exactly from float64 with an error-free sum.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType
+from xdsl.ir import Attribute
+from xdsl.irdl import irdl_op_definition, prop_def
+from xdsl.utils.exceptions import VerifyException
+
+from tiler_dialect.ops.base import Props, Shape, TilerOp, broadcast_shapes, get_float, get_int, normalize_axis
+from tiler_dialect.ops.elementwise import ElementwiseOp
+from tiler_dialect.ops.normalization import identity_description
+from tiler_dialect.ops.quantization import dequantize, quantize
+from tiler_dialect.ops.spatial import GlobalPoolBase
+
+F32 = np.float32
+
+
+def fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """a * b + c for float32 arrays, rounded once to float32 (round half to even)."""
+    a64, b64, c64 = (np.asarray(v, F32).astype(np.float64) for v in (a, b, c))
+    p = a64 * b64  # exact: two 24-bit significands
+    s = p + c64
+    bb = s - p
+    e = (p - (s - bb)) + (c64 - bb)  # s + e == p + c exactly (TwoSum)
+    up, down = np.nextafter(s, np.inf), np.nextafter(s, -np.inf)
+    # s can round wrongly to float32 only when it is a float32 tie and the rest is not 0
+    tie = up.astype(F32) != down.astype(F32)
+    nudged = np.where(e > 0, up, down)
+    return np.where(tie & (e != 0), nudged, s).astype(F32)
+
+
+def _saturate_rne(r: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(np.nan_to_num(r, nan=0.0)), info.min, info.max).astype(dtype)
+
+
+def _is_8bit(t: Attribute) -> bool:
+    return isinstance(t, IntegerType) and t.width.data == 8
+
+
+def _check_8bit(cls: type, element_types: Sequence[Attribute]) -> Attribute:
+    first = element_types[0]
+    for t in element_types:
+        if not _is_8bit(t) or t != first:
+            raise VerifyException(f"{cls.name} takes 8-bit integers of one type, got {', '.join(map(str, element_types))}")
+    return first
+
+
+def _f32(props: Props, name: str) -> np.float32:
+    return F32(get_float(props, name))
+
+
+@irdl_op_definition
+class QLinearAddOp(ElementwiseOp):
+    """ins(a, b), broadcast: onnxruntime's QLinearAdd with its scales folded into
+    `a_ratio`, `b_ratio` and `fixed` (a is the operand onnxruntime calls the first after
+    its swap of a broadcast first input)."""
+
+    name = "tiler.qlinear_add"
+    NUM_INPUTS: ClassVar = (2, 2)
+    a_ratio = prop_def(FloatAttr)
+    b_ratio = prop_def(FloatAttr)
+    fixed = prop_def(FloatAttr)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        return broadcast_shapes(*shapes)
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        return _check_8bit(cls, element_types)
+
+    def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        p = self.properties
+        inner = fma32(b.astype(F32), _f32(p, "b_ratio"), _f32(p, "fixed"))
+        return _saturate_rne(fma32(a.astype(F32), _f32(p, "a_ratio"), inner), a.dtype)
+
+
+def qlinear_add_parameters(
+    a_scale: float, a_zp: int, b_scale: float, b_zp: int, c_scale: float, c_zp: int
+) -> dict[str, float]:
+    """QLinearAdd's folded parameters, as onnxruntime computes them (float32)."""
+    ra, rb = F32(F32(a_scale) / F32(c_scale)), F32(F32(b_scale) / F32(c_scale))
+    fixed = F32(F32(c_zp) - fma32(np.array(ra), np.array(F32(a_zp)), np.array(F32(rb * F32(b_zp)))))
+    return {"a_ratio": float(ra), "b_ratio": float(rb), "fixed": float(fixed)}
+
+
+@irdl_op_definition
+class QLinearMulOp(ElementwiseOp):
+    """ins(a, b), broadcast: onnxruntime's QLinearMul, multiplier f32(f32(sa sb) / sc)."""
+
+    name = "tiler.qlinear_mul"
+    NUM_INPUTS: ClassVar = (2, 2)
+    multiplier = prop_def(FloatAttr)
+    a_zero_point = prop_def(IntegerAttr)
+    b_zero_point = prop_def(IntegerAttr)
+    c_zero_point = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        return broadcast_shapes(*shapes)
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        return _check_8bit(cls, element_types)
+
+    def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        p = self.properties
+        product = (a.astype(np.int32) - get_int(p, "a_zero_point")) * (b.astype(np.int32) - get_int(p, "b_zero_point"))
+        r = (product.astype(F32) * _f32(p, "multiplier")).astype(F32) + F32(get_int(p, "c_zero_point"))
+        return _saturate_rne(r.astype(F32), a.dtype)
+
+
+@irdl_op_definition
+class QLinearGlobalAveragePoolOp(GlobalPoolBase):
+    """The mean over the spatial dims of 8-bit data, requantized: onnxruntime's integer
+    QLinearGlobalAveragePool (also its QLinearAveragePool whose window is the image)."""
+
+    name = "tiler.qlinear_global_average_pool"
+    multiplier = prop_def(FloatAttr)
+    x_zero_point = prop_def(IntegerAttr)
+    y_zero_point = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        return _check_8bit(cls, element_types)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        p = self.properties
+        axes = tuple(range(2, x.ndim))
+        count = math.prod(x.shape[2:])
+        acc = x.astype(np.int64).sum(axis=axes, keepdims=True) - get_int(p, "x_zero_point") * count
+        info, zy = np.iinfo(x.dtype), get_int(p, "y_zero_point")
+        scaled = (acc.astype(np.int32).astype(F32) * _f32(p, "multiplier")).astype(F32)
+        scaled = np.clip(scaled, F32(info.min - zy), F32(info.max - zy))
+        return (np.rint(scaled).astype(np.int32) + zy).astype(x.dtype)
+
+
+def global_pool_multiplier(x_scale: float, y_scale: float, count: int) -> float:
+    return float(F32(F32(x_scale) / F32(F32(y_scale) * F32(count))))
+
+
+@irdl_op_definition
+class QLinearSoftmaxOp(TilerOp):
+    """onnxruntime's QLinearSoftmax (opset-13 form) along `axis`, with its lookup table."""
+
+    name = "tiler.qlinear_softmax"
+    axis = prop_def(IntegerAttr)
+    x_scale = prop_def(FloatAttr)
+    y_scale = prop_def(FloatAttr)
+    y_zero_point = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        normalize_axis(get_int(props, "axis"), len(shapes[0]))
+        return shapes[0]
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        return _check_8bit(cls, element_types)
+
+    @property
+    def axis_index(self) -> int:
+        return normalize_axis(get_int(self.properties, "axis"), len(self.output_shape))
+
+    def tiling(self):
+        return identity_description(self.output_shape, {self.axis_index}, [])
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        p = self.properties
+        axis = self.axis_index
+        rows = np.moveaxis(x.astype(np.int64), axis, -1)
+        length = rows.shape[-1]
+        xs = float(_f32(p, "x_scale"))
+        shift = max(0.0, math.log(float(F32(np.finfo(F32).max) / F32(length))) - 5) / xs
+        table = np.exp((np.arange(-255, 1, dtype=np.float64) + shift) * xs).astype(F32)  # index x - max + 255
+        t = table[rows - rows.max(axis=-1, keepdims=True) + 255]
+        total = np.zeros(t.shape[:-1], F32)
+        for i in range(length):  # sequential, as onnxruntime sums
+            total = (total + t[..., i]).astype(F32)
+        k = F32(math.floor(F32(1.0) / _f32(p, "y_scale")))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.rint(((t * k).astype(F32) / total[..., None]).astype(F32))
+        v = q.astype(np.int64) + get_int(p, "y_zero_point")
+        out = np.where(v > 255, 255, v)
+        out = out.astype(np.uint8) if x.dtype == np.uint8 else out.astype(np.int64).astype(np.int8)  # int8 wraps
+        return np.moveaxis(out, -1, axis).astype(x.dtype)
+
+
+@irdl_op_definition
+class RequantizeLinearOp(ElementwiseOp):
+    """8-bit data moved to another scale and zero point, as onnxruntime's QLinearConcat
+    moves an input whose scale or zero point is not the output's (its 256-entry table is
+    quantize(dequantize(x)) in float32)."""
+
+    name = "tiler.requantize_linear"
+    NUM_INPUTS: ClassVar = (1, 1)
+    x_scale = prop_def(FloatAttr)
+    x_zero_point = prop_def(IntegerAttr)
+    y_scale = prop_def(FloatAttr)
+    y_zero_point = prop_def(IntegerAttr)
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        return _check_8bit(cls, element_types)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        p = self.properties
+
+        def scalar(name: str, dtype) -> np.ndarray:
+            return np.array(get_float(p, name) if dtype is F32 else get_int(p, name), dtype)
+
+        real = dequantize(x, scalar("x_scale", F32), scalar("x_zero_point", x.dtype))
+        return quantize(real, scalar("y_scale", F32), scalar("y_zero_point", x.dtype))
+
+
+QLINEAR_OPS = (RequantizeLinearOp, QLinearAddOp, QLinearMulOp, QLinearGlobalAveragePoolOp, QLinearSoftmaxOp)
