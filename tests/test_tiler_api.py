@@ -228,6 +228,43 @@ def test_cost_model_overrides_change_the_choice():
     assert results[0].traffic.transfers <= results[1].traffic.transfers
 
 
+CONV_INTEGER = """g (int8[1, 16, 32, 32] x) => (int32[1, 32, 32, 32] y)
+<int8[32, 16, 3, 3] w = {%s}>
+{ y = ConvInteger <pads = [1, 1, 1, 1]> (x, w) }""" % ", ".join(str(i % 7 - 3) for i in range(32 * 16 * 9))
+
+
+@pytest.mark.parametrize(
+    "rates, float_rate, int8_rate",
+    [(ComputeRates(), 8, 32), (ComputeRates(macs_per_cycle=4, macs_per_cycle_8bit=64), 4, 64)],
+    ids=["defaults", "overridden"],
+)
+def test_contractions_compute_at_their_data_widths_mac_rate(rates, float_rate, int8_rate):
+    """An int8 conv's MACs run at macs_per_cycle_8bit, a float conv's at macs_per_cycle,
+    and the solver's objective is still the documented estimate."""
+    macs = 32 * 32 * 32 * 16 * 9
+    for text, rate in ((CONV, float_rate), (CONV_INTEGER, int8_rate)):
+        h = MemoryHierarchy.fromSizes(l1=16 * 1024)
+        h.computeRates = rates
+        tiler = Tiler(h)
+        (problem,) = tiler.setupModel(model(text, l1=16 * 1024))
+        assert problem.multiply_accumulates and problem.work == macs
+        assert problem.compute_cycles == -(-macs // rate)
+        copies = [[2] * len(problem.shapes) for _ in range(problem.levels)]
+        found = solve(problem, SolverOptions(), copies)
+        assert found.objective == estimate(problem, found.tiling, 4).cycles
+
+
+def test_element_width_mac_rates_come_from_the_hierarchy_file(tmp_path):
+    path = tmp_path / "h.json"
+    path.write_text(
+        '{"levels": [{"name": "L2", "size": 1048576, "neighbours": ["L1"]}, '
+        '{"name": "L1", "size": 16384, "neighbours": ["L2"]}], "default": "L2", "compute": "L1", '
+        '"compute_rates": {"macs_per_cycle_8bit": 128, "macs_per_cycle_16bit": 3}}'
+    )
+    rates = MemoryHierarchy.load(path).computeRates
+    assert (rates.macs_for(1), rates.macs_for(2), rates.macs_for(4)) == (128, 3, 8)
+
+
 def test_infeasible_names_op_footprint_capacity_and_operands():
     text = "g (float[1, 4096] x) => (float[1, 4096] y) { y = Softmax <axis = 1> (x) }"
     with pytest.raises(TilingError) as e:

@@ -13,9 +13,7 @@ from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.utils.target import Target
 
 from tiler_dialect.attributes import hierarchy_of
-from tiler_dialect.ops import GemmOp, TilerOp, element_dtype, shaped_bytes
-from tiler_dialect.ops.contraction import MatMulBase
-from tiler_dialect.ops.spatial import ConvBase
+from tiler_dialect.ops import TilerOp, element_dtype, shaped_bytes
 from tiler_tools.executor import signature
 
 
@@ -51,7 +49,7 @@ def summarize(module: ModuleOp) -> str:
             size = math.prod(op.output_shape) * element_dtype(op.result_type.element_type).itemsize
             activation_bytes += size
             largest = max(largest, size)
-            if isinstance(op, ConvBase | MatMulBase | GemmOp):
+            if op.MULTIPLY_ACCUMULATES:
                 macs += math.prod(d.size for d in op.tiling().dims)
     lines = [
         f"hierarchy:   {levels}; home {h.defaultName}, compute {h.computeName}",

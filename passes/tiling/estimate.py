@@ -6,7 +6,8 @@ Per hop h (from path[h] down to path[h+1]) and operand k:
     dma_h        = sum_k loads_k * latency_h + ceil(sum_k loads_k * region_k / bandwidth_h)
 Compute:
     compute      = ceil(work / rate) + tile_overhead * tiles
-        (work: MACs at macs_per_cycle for contractions, iteration points at
+        (work: MACs for contractions, at macs_per_cycle, macs_per_cycle_16bit or
+         macs_per_cycle_8bit by their data's width; iteration points at
          elements_per_cycle for every other op)
 When some operand streams through a second buffer (double buffering), transfers overlap
 compute and each other, except the first tile's loads and the last tile's store:

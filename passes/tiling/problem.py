@@ -39,6 +39,8 @@ class Problem:
     """Cost of each hop: links[i] connects path[i] and path[i + 1]."""
     rates: ComputeRates
     signature: tuple
+    multiply_accumulates: bool = False
+    """A contraction: its work runs at the MAC rate of its data's width (element_bytes[0])."""
 
     @property
     def levels(self) -> int:
@@ -59,7 +61,10 @@ class Problem:
 
     @property
     def compute_cycles(self) -> int:
-        rate = self.rates.macs_per_cycle if self.contraction else self.rates.elements_per_cycle
+        if self.multiply_accumulates:
+            rate = self.rates.macs_for(self.element_bytes[0])
+        else:
+            rate = self.rates.elements_per_cycle
         return -(-self.work // rate)
 
     def splittable(self, level: int, dim: int) -> bool:
@@ -113,7 +118,8 @@ def problem_of(op: TilerOp, label: str, hierarchy: MemoryHierarchy | None = None
     props = tuple(sorted((k, str(v)) for k, v in op.properties.items() if k != "operandSegmentSizes"))
     signature = (op.name, shapes, element_bytes, props, path, capacities, links, h.computeRates)
     return Problem(
-        label, desc, shapes, element_bytes, names, tuple(tensors), path, capacities, links, h.computeRates, signature
+        label, desc, shapes, element_bytes, names, tuple(tensors), path, capacities, links, h.computeRates, signature,
+        op.MULTIPLY_ACCUMULATES,
     )
 
 

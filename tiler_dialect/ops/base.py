@@ -205,6 +205,10 @@ class TilerOp(IRDLOperation):
     FLOAT_ONLY: ClassVar[bool] = False
     """The op is defined on floating-point element types only."""
 
+    MULTIPLY_ACCUMULATES: ClassVar[bool] = False
+    """A contraction (conv, gemm, matmul): its iteration points are multiply-accumulates,
+    computed at the cost model's MAC rate for its element width."""
+
     def __init__(
         self,
         inputs: Sequence[SSAValue],

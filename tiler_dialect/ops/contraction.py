@@ -30,6 +30,7 @@ class GemmOp(TilerOp):
 
     name = "tiler.gemm"
     NUM_INPUTS: ClassVar = (2, 3)
+    MULTIPLY_ACCUMULATES: ClassVar = True
 
     alpha = prop_def(FloatAttr)
     beta = prop_def(FloatAttr)
@@ -88,6 +89,7 @@ class MatMulBase(TilerOp):
     """numpy.matmul's shapes and tiling (the float and integer ops share them)."""
 
     NUM_INPUTS: ClassVar = (2, 2)
+    MULTIPLY_ACCUMULATES: ClassVar = True
 
     @classmethod
     def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:

@@ -193,6 +193,7 @@ class ConvBase(TilerOp):
 
     NUM_INPUTS: ClassVar = (2, 3)
     FLOAT_ONLY: ClassVar = True
+    MULTIPLY_ACCUMULATES: ClassVar = True
 
     strides = prop_def(DenseArrayBase)
     pads = prop_def(DenseArrayBase)
