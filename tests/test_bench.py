@@ -97,9 +97,11 @@ def test_bench_rows_of_deeploys_integer_kws(tmp_path):
     budget, at least the compulsory traffic, and less DMA than the float KWS moves."""
     shared_path("models", bench.DEEPLOY_INTEGER["deeploy_kws-int8"])
     out = tmp_path / "rows.json"
-    args = ["--shared", str(SHARED), "--models", "kws_dscnn", "deeploy_kws-int8", "--no-malloc-suite", "--json", str(out)]
+    args = ["--shared", str(SHARED), "--models", "deeploy_kws-int8", "kws_dscnn", "--no-malloc-suite", "--json", str(out)]
     assert bench.main(args) == 0
     rows = json.loads(out.read_text())["tiling"]
+    # printed beside its float counterpart, after the QDQ int8 rows, whatever the order asked
+    assert list(dict.fromkeys(r["model"] for r in rows)) == ["kws_dscnn", "kws_dscnn-int8", "deeploy_kws-int8"]
     deeploy = [r for r in rows if r["model"] == "deeploy_kws-int8"]
     floats = [r for r in rows if r["model"] == "kws_dscnn"]
     assert [r["config"] for r in deeploy] == [c.label for c in bench.CONFIGS]

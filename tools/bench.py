@@ -46,8 +46,10 @@ DEEPLOY_INTEGER = {
     "deeploy_ic-int8": "deeploy-int/models/ImageClassification",
     "deeploy_ad-int8": "deeploy-int/models/AnomalyDetection",
 }
-"""Deeploy's integer MLPerf Tiny networks, imported as integer graphs (their float
-counterparts: kws_dscnn and resnet8; AnomalyDetection has none in ../shared)."""
+"""Deeploy's integer MLPerf Tiny networks, imported as integer graphs."""
+FLOAT_COUNTERPART = {"deeploy_kws-int8": "kws_dscnn", "deeploy_ic-int8": "resnet8"}
+"""The float model each of Deeploy's integer networks is printed beside (the same MLPerf
+Tiny network; AnomalyDetection has none in ../shared)."""
 
 
 @dataclass(frozen=True)
@@ -324,7 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     models: dict[str, Path] = {}
     scratch = tempfile.TemporaryDirectory(prefix="tiler-bench-")
     integer: dict[str, dict] = {}
-    for name in args.models:
+    selected = [n for n in args.models if FLOAT_COUNTERPART.get(n) not in args.models]
+    for name in args.models:  # a Deeploy network right after its float counterpart's rows
+        if FLOAT_COUNTERPART.get(name) in args.models:
+            selected.insert(selected.index(FLOAT_COUNTERPART[name]) + 1, name)
+    for name in dict.fromkeys(selected):
         if name in DEEPLOY_INTEGER:
             if not args.no_int8:
                 models[name] = models_dir / DEEPLOY_INTEGER[name] / "network.onnx"
