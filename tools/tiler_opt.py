@@ -86,6 +86,12 @@ def _summary_target():
     return SummaryTarget
 
 
+def _c_target():
+    from tiler_tools.c_target.emit import CTarget
+
+    return CTarget
+
+
 class TilerOptMain(xDSLOptMain):
     version_format = "tiler-opt (tiler " + version("tiler") + ") built on xdsl {xdsl_version}"
 
@@ -249,6 +255,7 @@ class TilerOptMain(xDSLOptMain):
     def register_all_targets(self) -> None:
         super().register_all_targets()
         self.available_targets["summary"] = _summary_target
+        self.available_targets["c"] = _c_target
 
     # -- pipeline ---------------------------------------------------------------------
 
@@ -302,9 +309,12 @@ class TilerOptMain(xDSLOptMain):
             if self.hierarchy_flags_given:
                 self.hierarchy_pass().hierarchy()  # report a bad hierarchy before reading input
             self._check_output_paths(outputs)
+            self.c_header: str | None = None
             text = self._process()
             if self.args.output_file is not None:
                 outputs.add(self.args.output_file, text, "-o")
+                if self.c_header is not None:
+                    outputs.add(self._c_header_path(), self.c_header, "-o (the C header)")
             outputs.commit()
         if self.args.output_file is None:
             sys.stdout.write(text)
@@ -337,6 +347,32 @@ class TilerOptMain(xDSLOptMain):
                 chunk.close()
         return out.getvalue()
 
+    # -- the C target: FILE.c and its header FILE.h ------------------------------------------
+
+    def _c_target(self):
+        """The -t c target, or None for any other target."""
+        from xdsl.utils.arg_spec import parse_spec
+
+        spec = parse_spec(self.args.target)
+        if spec.name != "c":
+            return None
+        return _c_target()().from_spec(spec)
+
+    def _c_header_path(self) -> str:
+        return str(Path(self.args.output_file).with_suffix(".h"))
+
+    def output_resulting_program(self, prog: ModuleOp) -> str:
+        target = self._c_target()
+        if target is None or self.args.output_file is None:
+            return super().output_resulting_program(prog)
+        from tiler_tools.c_target.emit import emit_c
+
+        program = emit_c(prog, target.prefix or Path(self.args.output_file).stem, Path(self._c_header_path()).name)
+        if self.c_header is not None:
+            raise UsageError("-t c with -o writes one program: --split-input-file gives several")
+        self.c_header = program.header
+        return program.source
+
     def _check_output_paths(self, outputs: OutputTransaction) -> None:
         """Before any work: no output flag names an input, another output, or a missing
         directory (outputs that passes' options name are checked when written)."""
@@ -345,6 +381,10 @@ class TilerOptMain(xDSLOptMain):
             ("-o", a.output_file), ("--tile-report", a.tile_report),
             ("--memory-map", a.memory_map), ("--plot-mem-alloc", a.plot_mem_alloc),
         ]
+        if self._c_target() is not None and a.output_file is not None:
+            if Path(a.output_file).suffix != ".c":
+                raise UsageError(f"-t c writes a .c file and its .h beside it: -o {a.output_file} does not end in .c")
+            named.append(("-o (the C header)", self._c_header_path()))
         given = [(what, path) for what, path in named if path is not None]
         for i, (what, path) in enumerate(given):
             outputs.check(path, what)

@@ -1,6 +1,8 @@
-"""tiler-run: execute a model (.onnx, .onnxtxt) or IR of any stage (.mlir) with numpy.
+"""tiler-run: execute a model (.onnx, .onnxtxt) or IR of any stage (.mlir) with numpy, or
+generated C (.c, from tiler-opt -t c) compiled with the machine's C compiler.
 
     tiler-run INPUT --inputs IN.npz [--outputs OUT.npz] [--check GOLDEN.npz [--rtol R] [--atol A]]
+    tiler-run model.c --inputs IN.npz [--sanitize] [--deferred-dma] ...
 
 npz keys are the graph's input and output names. With --check, each output is compared
 with the golden one (|out - golden| <= atol + rtol * |golden|) and a mismatch exits 1.
@@ -20,7 +22,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.universe import Universe
 
 from tiler_passes.output_files import output_transaction, protect_input, write_output
-from tiler_tools.diagnostics import report
+from tiler_tools.diagnostics import UsageError, report
 from tiler_tools.ir_input import parse_ir
 from tiler_tools.executor import ExecutionError, execute, signature
 from tiler_tools.tiler_opt import _input_shape
@@ -105,17 +107,21 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _run(args: argparse.Namespace) -> int:
-    module = load_module(args.input, dict(args.input_shape))
+def _run_c(args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """Compile the generated C (its header beside it) with the host runtime, and run it."""
+    from tiler_tools.c_target.runner import compile_and_run
+
     inputs = _load_npz(args.inputs, "inputs")
-    arg_names = [n for n, _ in signature(module)[0]]
-    unknown = sorted(set(inputs) - set(arg_names))
-    if unknown:
-        raise ExecutionError(
-            f"{args.inputs} has array(s) {', '.join(unknown)} that are not graph inputs; "
-            f"the graph takes {', '.join(arg_names) or 'no inputs'}"
-        )
-    outputs = execute(module, inputs)
+    return compile_and_run(Path(args.input), inputs, sanitize=args.sanitize, deferred_dma=args.deferred_dma)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.input != "-" and Path(args.input).suffix == ".c":
+        outputs = _run_c(args)
+    else:
+        if args.sanitize or args.deferred_dma:
+            raise UsageError("--sanitize and --deferred-dma are for generated C (a .c input)")
+        outputs = _execute(args)
     for name, value in outputs.items():
         print(f"{name}: {value.dtype}{list(value.shape)}")
     if args.outputs:
@@ -128,9 +134,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _execute(args: argparse.Namespace) -> dict[str, np.ndarray]:
+    module = load_module(args.input, dict(args.input_shape))
+    inputs = _load_npz(args.inputs, "inputs")
+    arg_names = [n for n, _ in signature(module)[0]]
+    unknown = sorted(set(inputs) - set(arg_names))
+    if unknown:
+        raise ExecutionError(
+            f"{args.inputs} has array(s) {', '.join(unknown)} that are not graph inputs; "
+            f"the graph takes {', '.join(arg_names) or 'no inputs'}"
+        )
+    return execute(module, inputs)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tiler-run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("input", help="model (.onnx, .onnxtxt) or IR (.mlir, - for stdin)")
+    parser.add_argument("input", help="model (.onnx, .onnxtxt), IR (.mlir, - for stdin) or generated C (.c)")
     parser.add_argument("--inputs", required=True, metavar="IN.npz", help="graph inputs by name")
     parser.add_argument("--outputs", metavar="OUT.npz", help="write the graph outputs by name")
     parser.add_argument("--check", metavar="GOLDEN.npz", help="compare outputs with these")
@@ -140,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--input-shape", type=_input_shape, action="append", default=[], metavar="NAME=DxDx...",
         help="pin the shape of an ONNX graph input with dynamic dims (repeatable)",
     )
+    parser.add_argument("--sanitize", action="store_true",
+                        help="generated C: build with -fsanitize=address,undefined")
+    parser.add_argument("--deferred-dma", action="store_true",
+                        help="generated C: the runtime copies at each wait, not at the start (a missing wait shows)")
     args = parser.parse_args(argv)
     try:
         code = run(args)
