@@ -83,7 +83,7 @@ def test_bench_puts_an_int8_row_beside_each_float_row(tmp_path, capsys):
     pytest.importorskip("onnxruntime")
     shared_path("models", bench.MODELS["kws_dscnn"])
     out = tmp_path / "rows.json"
-    assert bench.main(["--shared", str(SHARED), "--models", "kws_dscnn", "--no-malloc-suite", "--json", str(out)]) == 0
+    assert bench.main(["--shared", str(SHARED), "--models", "kws_dscnn", "--no-malloc-suite", "--no-c", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["tiling"]
     by_model = {m: [r for r in rows if r["model"] == m] for m in ("kws_dscnn", "kws_dscnn-int8")}
     assert [r["config"] for r in by_model["kws_dscnn-int8"]] == [c.label for c in bench.CONFIGS]
@@ -97,7 +97,7 @@ def test_bench_rows_of_deeploys_integer_kws(tmp_path):
     budget, at least the compulsory traffic, and less DMA than the float KWS moves."""
     shared_path("models", bench.DEEPLOY_INTEGER["deeploy_kws-int8"])
     out = tmp_path / "rows.json"
-    args = ["--shared", str(SHARED), "--models", "deeploy_kws-int8", "kws_dscnn", "--no-malloc-suite", "--json", str(out)]
+    args = ["--shared", str(SHARED), "--models", "deeploy_kws-int8", "kws_dscnn", "--no-malloc-suite", "--no-c", "--json", str(out)]
     assert bench.main(args) == 0
     rows = json.loads(out.read_text())["tiling"]
     # printed beside its float counterpart, after the QDQ int8 rows, whatever the order asked
@@ -107,3 +107,26 @@ def test_bench_rows_of_deeploys_integer_kws(tmp_path):
     assert [r["config"] for r in deeploy] == [c.label for c in bench.CONFIGS]
     for float_row, int_row in zip(floats, deeploy):
         assert int_row["ratio"] >= 1 and int_row["dma_bytes"] * 4 < float_row["dma_bytes"]
+
+
+def test_bench_runs_the_generated_c_against_onnxruntime(tmp_path, capsys):
+    """The C table: a time per run for the program and for onnxruntime, measured in the
+    same run, and the object's sections: arenas exactly the allocated arenas' bytes."""
+    import shutil
+
+    if shutil.which("cc") is None and shutil.which("gcc") is None:  # pragma: no cover - .ci/run installs gcc
+        pytest.skip("no C compiler; .ci/run installs gcc")
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "rows.json"
+    args = ["--shared", str(SHARED), "--models", "cct_1_16_16_8", "--no-int8", "--no-malloc-suite", "--json", str(out)]
+    assert bench.main(args) == 0
+    data = json.loads(out.read_text())
+    rows = data["c"]
+    assert [r["config"] for r in rows] == [c.label for c in bench.CONFIGS]
+    for r in rows:
+        assert r["note"] == "" and r["c_seconds"] > 0 and r["ort_seconds"] > 0 and r["text_bytes"] > 0
+        assert r["ratio"] == pytest.approx(r["c_seconds"] / r["ort_seconds"], rel=1e-3)
+        arenas = [a for a in data["arenas"] if a["config"] == r["config"] and a["buffering"] == "double"]
+        assert r["arena_bytes"] == sum(a["arena_bytes"] for a in arenas)
+        assert r["const_bytes"] >= 4 * 1000  # CCT's float weights
+    assert "| cct_1_16_16_8 | L1 8 KiB |" in capsys.readouterr().out

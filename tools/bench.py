@@ -14,6 +14,11 @@ never in tests.
     tiler-bench --search-strategy max   # the reference's objective, for comparison
     tiler-bench --no-malloc-suite       # skip the A-K allocation suite
     tiler-bench --no-int8               # skip the int8 rows (QDQ KWS and ResNet-8, Deeploy's integer KWS, IC, AD)
+    tiler-bench --no-c                  # skip the generated C's run time and size
+
+A fourth table runs the C target (docs/c_target.md) on every model at each L1 budget,
+double buffered: the compiled program's time per inference against onnxruntime's on one
+thread, measured in the same run, and the object's .text, constants and arenas.
 """
 
 from __future__ import annotations
@@ -143,7 +148,8 @@ def integer_inputs(folder: Path) -> dict:
 
 def measure(
     name: str, path: Path, config: Config, double: bool, strategy: str, integer: dict | None = None
-) -> tuple[Row, list[ArenaRow]]:
+) -> tuple[Row, list[ArenaRow], object]:
+    """The rows of one model at one configuration, and its allocated module."""
     from tiler_dialect import MemoryHierarchy
     from tiler_passes.allocation.blocks import AllocationError, lower_bound, peak
     from tiler_passes.allocation.tetris import tetris_random
@@ -196,7 +202,7 @@ def measure(
         import_seconds=imported - start,
         tile_seconds=tiled - imported,
     )
-    return row, arenas
+    return row, arenas, module
 
 
 def run_suite(
@@ -310,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-l3", action="store_true", help="skip the L3-home configuration")
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 rows: QDQ KWS and ResNet-8, Deeploy's integer KWS, IC and AD")
     parser.add_argument("--single-buffer", action="store_true", help="also measure single buffering")
+    parser.add_argument("--no-c", action="store_true",
+                        help="skip the C target's table (generated code's run time against onnxruntime, its size)")
     parser.add_argument("--search-strategy", default="cycles", choices=["cycles", "max", "min", "random-max"])
     parser.add_argument("--no-malloc-suite", action="store_true", help="skip the MiniMalloc A-K suite")
     parser.add_argument("--minimalloc-timeout", type=float, default=60.0, metavar="SECONDS",
@@ -348,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"# tiler-bench, {date.today().isoformat()}, {machine()}")
     print_header(HEADER)
-    rows, arenas = [], []
+    rows, arenas, c_rows = [], [], []
+    allocated: dict[tuple[str, str], object] = {}  # (model, config) -> double-buffered module, for C
     bufferings = [True, False] if args.single_buffer else [True]
     for name, path in models.items():
         configs = list(CONFIGS)
@@ -356,14 +365,24 @@ def main(argv: list[str] | None = None) -> int:
             configs.append(L3_CONFIG)
         for config in configs:
             for double in bufferings:
-                row, levels = measure(name, path, config, double, args.search_strategy, integer.get(name))
+                row, levels, module = measure(name, path, config, double, args.search_strategy, integer.get(name))
                 rows.append(row)
                 arenas.extend(levels)
                 print(markdown_row(row), flush=True)
+                if double and config in CONFIGS and not args.no_c:
+                    allocated[name, config.label] = module
     print()
     print_header(ARENA_HEADER)
     for arena in arenas:
         print(arena_row(arena))
+    if allocated:
+        from tiler_tools.bench_c import C_HEADER, c_row, measure_c
+
+        print()
+        print_header(C_HEADER)
+        for (name, label), module in allocated.items():
+            c_rows.append(measure_c(name, models[name], module, label))
+            print(c_row(c_rows[-1]), flush=True)
     suite: list[SuiteRow] = []
     suite_dir = shared_dir(args.shared) / "minimalloc"
     if not args.no_malloc_suite:
@@ -380,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
                 "tiling": [asdict(r) | {"ratio": round(r.ratio, 4)} for r in rows],
                 "arenas": [asdict(a) for a in arenas],
                 "malloc_suite": [asdict(r) for r in suite],
+                "c": [asdict(r) | {"ratio": round(r.ratio, 4) if not r.note else None} for r in c_rows],
             }, f, indent=1)
     return 0
 

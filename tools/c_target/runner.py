@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,8 +105,11 @@ class Built:
     workdir: Path
 
 
-def build(source: Path, workdir: Path, sanitize: bool = False, deferred_dma: bool = False) -> Built:
-    """Compile `source` (and the header beside it) with the runtime and a main."""
+def build(
+    source: Path, workdir: Path, sanitize: bool = False, deferred_dma: bool = False, optimize: Sequence[str] = ()
+) -> Built:
+    """Compile `source` (and the header beside it) with the runtime and a main; `optimize`
+    flags come after the defaults (the benchmark's -O3 -march=native)."""
     header_path = source.with_suffix(".h")
     try:
         header = header_path.read_text()
@@ -116,7 +120,7 @@ def build(source: Path, workdir: Path, sanitize: bool = False, deferred_dma: boo
     main.write_text(_main_source(prefix, header_path.name, io))
     executable = workdir / "tiler_program"
     command = [
-        compiler(), *(SANITIZE if sanitize else FLAGS), *WARNINGS,
+        compiler(), *(SANITIZE if sanitize else FLAGS), *WARNINGS, *optimize,
         *(["-DTILER_DMA_DEFERRED"] if deferred_dma else []),
         "-I", str(RUNTIME_DIR), "-I", str(header_path.parent),
         str(source), str(RUNTIME_DIR / "tiler_runtime.c"), str(main), "-lm", "-o", str(executable),

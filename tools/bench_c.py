@@ -1,0 +1,121 @@
+"""The C target's figures for `tiler-bench`: per model and L1 budget, the generated
+program's run time on this machine against onnxruntime's (one thread, the same inputs),
+as a ratio measured in the same run (compiled with -O3 -march=native), and its static
+footprint as `size -A` reports the object file: .text, the constants (.rodata and the levels' .rodata sections) and the
+arenas (the levels' sections)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPEATS = 20
+"""Runs timed per measurement (after one warm-up), for the C program and onnxruntime."""
+
+OPTIMIZE = ("-O3", "-march=native")
+"""How the benchmark compiles the program: for speed on this machine, as onnxruntime's
+kernels are (still -ffp-contract=off: the IR's rounding)."""
+
+
+@dataclass
+class CRow:
+    model: str
+    config: str
+    c_seconds: float
+    """Mean wall time of one run of the compiled program."""
+    ort_seconds: float
+    """Mean wall time of one onnxruntime run (intra- and inter-op threads 1)."""
+    text_bytes: int
+    const_bytes: int
+    arena_bytes: int
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.c_seconds / self.ort_seconds if self.ort_seconds else float("nan")
+
+
+C_HEADER = "| model | memory | C run ms | onnxruntime ms | ratio (C / ort) | .text | constants | arenas |"
+
+
+def c_row(r: CRow) -> str:
+    if r.note:
+        return f"| {r.model} | {r.config} | - | - | - | - | - | - ({r.note}) |"
+    return (
+        f"| {r.model} | {r.config} | {r.c_seconds * 1e3:.3f} | {r.ort_seconds * 1e3:.3f} | {r.ratio:.2f}x "
+        f"| {r.text_bytes:,} | {r.const_bytes:,} | {r.arena_bytes:,} |"
+    )
+
+
+def _sections(obj: Path) -> dict[str, int]:
+    done = subprocess.run(["size", "-A", str(obj)], capture_output=True, text=True, check=True)
+    sizes = {}
+    for line in done.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+            sizes[parts[0]] = int(parts[1])
+    return sizes
+
+
+def _onnxruntime_seconds(path: Path, feeds: dict) -> float:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    known = {i.name for i in session.get_inputs()}
+    feeds = {k: v for k, v in feeds.items() if k in known}
+    session.run(None, feeds)
+    start = time.perf_counter()
+    for _ in range(REPEATS):
+        session.run(None, feeds)
+    return (time.perf_counter() - start) / REPEATS
+
+
+def measure_c(name: str, path: Path, module, config_label: str) -> CRow:
+    """`module`: the allocated IR of `path` at this configuration."""
+    import numpy as np
+
+    from tiler_tools.c_target import CTargetError, emit_c
+    from tiler_tools.c_target.runner import FLAGS, RUNTIME_DIR, build, compiler, run
+    from tiler_tools.executor import signature
+    from tiler_dialect.ops import element_dtype
+
+    from xdsl.utils.exceptions import DiagnosticException
+
+    try:
+        program = emit_c(module, "net")
+    except (CTargetError, DiagnosticException) as e:  # e.g. the lowering's requantizing ops
+        reason = "requantizing ops not lowered yet" if "not lowered to linalg yet" in str(e) else str(e).splitlines()[0][:60]
+        return CRow(name, config_label, 0.0, 0.0, 0, 0, 0, note=reason)
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for arg_name, t in signature(module)[0]:
+        dtype = element_dtype(t.element_type)
+        shape = tuple(t.get_shape())
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            feeds[arg_name] = rng.integers(info.min, int(info.max) + 1, shape).astype(dtype)
+        else:
+            feeds[arg_name] = rng.standard_normal(shape).astype(dtype)
+    with tempfile.TemporaryDirectory(prefix="tiler-bench-c-") as tmp:
+        folder = Path(tmp)
+        (folder / "net.c").write_text(program.source)
+        (folder / "net.h").write_text(program.header)
+        built = build(folder / "net.c", folder, optimize=OPTIMIZE)
+        run(built, feeds)  # warm-up
+        _, c_seconds = run(built, feeds, repeat=REPEATS)
+        obj = folder / "net.o"
+        subprocess.run(
+            [compiler(), *FLAGS, *OPTIMIZE, "-I", str(RUNTIME_DIR), "-c", str(folder / "net.c"), "-o", str(obj)], check=True
+        )
+        sections = _sections(obj)
+    levels = re.compile(r"^\.l\d+$")
+    arenas = sum(v for k, v in sections.items() if levels.match(k))
+    consts = sum(v for k, v in sections.items() if k.startswith(".rodata") or (k.startswith(".l") and k.endswith(".rodata")))
+    return CRow(name, config_label, c_seconds or 0.0, _onnxruntime_seconds(path, feeds), sections.get(".text", 0), consts, arenas)
