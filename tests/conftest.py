@@ -11,6 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("TILER_SHARED", ROOT.parent / "shared")).resolve()
 
 
+FLOAT_MODELS = ["mlperf-tiny/kws_dscnn_float32.onnx", "mlperf-tiny/resnet8_float32.onnx"] + sorted(
+    str(p.relative_to(SHARED / "models")) for p in (SHARED / "models" / "deeploy").glob("**/network.onnx")
+)
+"""The shared float models (paths under ../shared/models) the model tests run."""
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared, skipping the test with a reason when it is absent."""
     path = SHARED.joinpath(*parts)

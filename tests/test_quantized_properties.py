@@ -8,18 +8,16 @@ infeasible with the diagnostic; nothing else may happen."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from onnx import helper, numpy_helper
-from test_tile_properties import SETTINGS, note_outcome
-from tiling_helpers import check_solution_fits, tile
+from tiling_helpers import SETTINGS, check_solution_fits, note_outcome, tile
 
 from tiler_dialect import MemoryHierarchy
 from tiler_passes.tiler import TilingError
 from tiler_tools.executor import execute
 from tiler_tools.onnx_frontend import import_onnx
-
-import pytest
 
 ort = pytest.importorskip("onnxruntime")
 

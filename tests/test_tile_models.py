@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED, run_tool, shared_path
+from conftest import FLOAT_MODELS, run_tool, shared_path
 from tiling_helpers import assert_same, check_solution_fits, random_inputs, tile
 from xdsl.printer import Printer
 
@@ -21,9 +21,7 @@ from tiler_tools.executor import execute
 from tiler_tools.onnx_frontend import import_onnx
 
 KIB = 1024
-MODELS = ["mlperf-tiny/kws_dscnn_float32.onnx", "mlperf-tiny/resnet8_float32.onnx"] + sorted(
-    str(p.relative_to(SHARED / "models")) for p in (SHARED / "models" / "deeploy").glob("**/network.onnx")
-)
+MODELS = FLOAT_MODELS
 
 
 @pytest.mark.parametrize("double", [True, False], ids=["double", "single"])

@@ -6,19 +6,15 @@ reported infeasible with the diagnostic; nothing else may happen."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis.control import currently_in_test_context
+from hypothesis import given
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
-from tiling_helpers import assert_same, check_solution_fits, random_inputs, tile
+from tiling_helpers import SETTINGS, assert_same, check_solution_fits, note_outcome, random_inputs, tile
 
 from tiler_dialect import MemoryHierarchy
 from tiler_passes.tiler import TilingError
 from tiler_tools.executor import execute
 from tiler_tools.onnx_frontend import import_onnx
-
-SETTINGS = settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-
 
 def single_node_model(node, inputs: dict[str, tuple], initializers: dict[str, np.ndarray]):
     graph = helper.make_graph(
@@ -29,13 +25,6 @@ def single_node_model(node, inputs: dict[str, tuple], initializers: dict[str, np
         [numpy_helper.from_array(v, k) for k, v in initializers.items()],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)], ir_version=9)
-
-
-def note_outcome(outcome: str) -> None:
-    # event() records outcome statistics (pytest --hypothesis-show-statistics) but is only
-    # legal inside a @given test; the example-based test below shares check_tiles.
-    if currently_in_test_context():
-        event(outcome)
 
 
 def check_tiles(model, l1: int, double: bool, l3_home: bool = False) -> str:

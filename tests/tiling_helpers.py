@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import HealthCheck, event, settings
+from hypothesis.control import currently_in_test_context
 from xdsl.dialects.builtin import ModuleOp
 
 from tiler_dialect import MemoryHierarchy
 from tiler_passes.tiler import Tiler, TilingSolution
 from tiler_tools.executor import execute, signature
+
+SETTINGS = settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+"""The property tests' hypothesis settings: derandomized, so CI sees the same cases."""
+
+
+def note_outcome(outcome: str) -> None:
+    """Record an outcome for pytest --hypothesis-show-statistics; event() is only legal
+    inside a @given test, and example-based tests share the checks."""
+    if currently_in_test_context():
+        event(outcome)
 
 
 def random_inputs(module: ModuleOp, seed: int = 0) -> dict[str, np.ndarray]:

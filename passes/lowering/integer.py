@@ -1,6 +1,7 @@
 """Scalar formulas of the quantization and integer ops (their tiler_dialect definitions
-say the arithmetic): quantize and dequantize element by element, and the int32 product
-of zero-point-shifted 8-bit operands that ConvInteger and MatMulInteger sum."""
+say the arithmetic): quantize and dequantize element by element, the int32 product of
+zero-point-shifted 8-bit operands that ConvInteger, MatMulInteger and the QLinear ops
+sum, and the QLinear ops' requantizing epilogue."""
 
 from __future__ import annotations
 
@@ -49,3 +50,18 @@ def shifted_product(op, e: Element, tile) -> SSAValue:
     if e.valid[0] is not None:
         xs = b.select(e.valid[0], xs, b.const(0, i32))
     return b.mul(xs, b.sub(b.convert(w, i32), b.convert(w_zp, i32)))
+
+
+def requantize(e: Element) -> SSAValue:
+    """The QLinear epilogue: clamp(float32(acc) * multiplier, qmin - y_zp, qmax - y_zp),
+    rounded half to even, + y_zp (tiler_dialect.ops.integer.requantize)."""
+    b = e.b
+    acc, multiplier, zero_point = e.values
+    out_type = zero_point.type
+    assert isinstance(out_type, IntegerType)
+    qmin, qmax = _range(out_type)
+    zp = b.convert(zero_point, f32)
+    scaled = b.mul(b.convert(acc, f32), b.convert(multiplier, f32))
+    low, high = b.sub(b.const(float(qmin), f32), zp), b.sub(b.const(float(qmax), f32), zp)
+    clamped = b.min(b.max(scaled, low), high)
+    return b.convert(b.add(b.emit(math.RoundEvenOp(clamped)), zp), out_type)

@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     AnyFloat,
     IndexType,
+    IntegerType,
     MemRefType,
     StridedLayoutAttr,
     StringAttr,
@@ -75,8 +76,9 @@ from tiler_passes.lowering.body import Body
 from tiler_passes.lowering.named import named_op
 from tiler_passes.lowering.structured import Access, Element, Emitter, Index, constant_of, fill, generic
 
-REQUANTIZING_OPS = (QLinearConvOp, QLinearMatMulOp, *QLINEAR_OPS, *DEEPLOY_OPS)
-"""The 8-bit ops with a requantizing epilogue, which the lowering refuses for now."""
+REQUANTIZING_OPS = (*QLINEAR_OPS, *DEEPLOY_OPS)
+"""The 8-bit ops with a requantizing epilogue that the lowering refuses for now (QLinearConv
+and QLinearMatMul are lowered: _lower_qlinear_contraction)."""
 
 
 class LoweringError(DiagnosticException):
@@ -459,8 +461,7 @@ LOWERINGS: dict[type[TilerOp], Lowering] = {
     ConvIntegerOp: Lowering(integer.shifted_product, "add", reduction_inputs=(0, 1, 2, 3)),
     MatMulIntegerOp: Lowering(integer.shifted_product, "add", reduction_inputs=(0, 1, 2, 3)),
 }
-"""QLinearConv and QLinearMatMul are not lowered yet: their int32 sum must live in a
-scratch buffer until the epilogue requantizes it (lower_compute says so)."""
+"""QLinearConv and QLinearMatMul have steps of their own (_lower_qlinear_contraction)."""
 
 
 # -- softmax and layer normalization: steps over a per-row scratch ------------------------
@@ -585,7 +586,68 @@ def _lower_layer_norm(emitter: Emitter, tile: Tile) -> None:
     generic(emitter, r.parallel, r.extents, [r.rows, *params], [r.y], normalize, doc=f"{r.name}: normalize")
 
 
+# -- QLinearConv and QLinearMatMul: an int32 sum in scratch, then the epilogue ----------
+
+
+def _output_scratch(emitter: Emitter, tile: Tile, element_type) -> tuple[memref.AllocOp, SSAValue]:
+    """A buffer shaped like the op's output tile (its largest one; this tile's view of
+    it), of `element_type`, in the output's level: the alloc to hoist, and the view."""
+    out = tile.op.outputs[0]
+    t = out.type
+    assert isinstance(t, MemRefType)
+    most = _largest_tile(out)
+    alloc = memref.AllocOp.get(element_type, shape=[1, *most], memory_space=t.memory_space)
+    alloc.attributes[NAME_ATTR] = StringAttr(f"{tile.op.node_name or tile.op.name}: int32 sum")
+    sizes = [emitter.dim(out, r) for r in range(len(most))]
+    strides = [1] * len(most)
+    for i in range(len(most) - 2, -1, -1):
+        strides[i] = strides[i + 1] * most[i + 1]
+    view_shape = [s if isinstance(s, int) else DYNAMIC_INDEX for s in sizes]
+    view_type = MemRefType(element_type, view_shape, StridedLayoutAttr(strides, 0), t.memory_space)
+    view = memref.SubviewOp.get(alloc.memref, [0] * (len(most) + 1), [1, *sizes], [1] * (len(most) + 1), view_type)
+    emitter.emit(view)
+    return alloc, view.result
+
+
+def _lower_qlinear_contraction(emitter: Emitter, tile: Tile) -> None:
+    """acc = bias (or 0); acc += (x - x_zp)(w - w_zp) over the tile's whole reduction (it
+    is never split); y = requantize(acc, multiplier, y_zp). The int32 sum lives in a
+    scratch buffer shaped like the output tile, only for the tile's duration."""
+    op = tile.op
+    desc = tile.desc
+    name = op.node_name or op.name
+    inputs = [
+        _input_access(emitter, tile, buffer, access, shape)
+        for buffer, access, shape in zip(op.inputs, desc.inputs, op.input_shapes)
+    ]
+    parallel = [d for d in tile.kept if desc.dims[d].kind == IterKind.PARALLEL]
+    par_extents = [tile.sizes[d] for d in parallel]
+    par_offsets = [tile.offsets[d] for d in parallel]
+    alloc, scratch = _output_scratch(emitter, tile, IntegerType(32))
+    emitter.hoisted.append(alloc)
+    out_access = desc.outputs[0]
+    acc_parallel = Access(scratch, tile.forms(out_access, parallel))
+    if len(op.inputs) > 6:  # the bias starts the sum
+        bias = Access(op.inputs[6], tile.forms(desc.inputs[6], parallel))
+        generic(emitter, ["parallel"] * len(parallel), par_extents, [bias], [acc_parallel],
+                lambda e: [e.values[0]], par_offsets, f"{name}: bias")
+    else:
+        fill(emitter, constant_of(emitter, 0, IntegerType(32)), scratch)
+    iterators = ["parallel" if desc.dims[d].kind == IterKind.PARALLEL else "reduction" for d in tile.kept]
+    generic(
+        emitter, iterators, [tile.sizes[d] for d in tile.kept], inputs[:4], [Access(scratch, tile.forms(out_access))],
+        lambda e: [e.b.add(e.out[0], integer.shifted_product(op, e, tile))],
+        [tile.offsets[d] for d in tile.kept], f"{name}: int32 sum",
+    )
+    params = [Access(v, tile.forms(a, parallel)) for v, a in zip(op.inputs[4:6], desc.inputs[4:6])]
+    generic(emitter, ["parallel"] * len(parallel), par_extents, [acc_parallel, *params],
+            [Access(op.outputs[0], tile.forms(out_access, parallel))],
+            lambda e: [integer.requantize(e)], par_offsets, f"{name}: requantize")
+
+
 _SPECIAL: dict[type[TilerOp], Callable[[Emitter, Tile], None]] = {
     SoftmaxOp: _lower_softmax,
     LayerNormOp: _lower_layer_norm,
+    QLinearConvOp: _lower_qlinear_contraction,
+    QLinearMatMulOp: _lower_qlinear_contraction,
 }
