@@ -206,3 +206,19 @@ def test_generated_c_of_integer_ops_equals_the_executor_exactly(name, double, tm
 
 def test_lowerable_quantized_graphs_include_the_requantizing_contractions():
     assert {"qlinear_conv", "qdq_conv_weight_without_zero_point", "conv_integer", "matmul_integer"} <= set(LOWERABLE_QUANTIZED)
+
+
+@pytest.mark.parametrize("model", ["mlperf-tiny/kws_dscnn_float32.onnx", "mlperf-tiny/resnet8_float32.onnx"])
+def test_one_function_per_op_named_after_its_node(model):
+    from tiler_dialect.ops import NAME_ATTR, TilerOp
+
+    module = allocated(shared_path("models", model), 32 * KIB, True)
+    ops = [op for op in module.walk() if isinstance(op, TilerOp) and not op.IS_VIEW]
+    named = [op.attributes[NAME_ATTR].data for op in ops if NAME_ATTR in op.attributes]
+    source = emit_c(module, "net").source
+    comments = [line.removeprefix("/* ONNX node '").removesuffix("' */") for line in source.splitlines() if line.startswith("/* ONNX node '")]
+    assert len(comments) == len(set(comments)) == len(ops)
+    assert [c for c in comments if c in named] == list(dict.fromkeys(named)), "in graph order"
+    assert source.count("\nstatic void net_") == len(comments)
+    run = source[source.index("int net_run("):]
+    assert run.count("();") == len(comments), "the entry point calls each op's function once, in order"

@@ -114,9 +114,18 @@ def numpy_dtype(t: Attribute) -> str:
     raise CTargetError(f"no numpy type for {t}")
 
 
+_C_WORDS = frozenset(
+    "auto break case char const continue default do double else enum extern float for goto if inline int long "
+    "register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while "
+    "bool true false in out main memcpy NAN INFINITY".split()
+)
+"""C's keywords and the names the generated code itself uses."""
+
+
 def _identifier(text: str) -> str:
     name = re.sub(r"\W+", "_", text).strip("_") or "v"
-    return name if not name[0].isdigit() else "v_" + name
+    name = name if not name[0].isdigit() else "v_" + name
+    return name + "_" if name in _C_WORDS else name
 
 
 def _float_literal(value: float, t: Attribute) -> str:
@@ -240,6 +249,8 @@ class CEmitter:
         self.arenas: dict[str, tuple[str, int]] = {}  # level -> (C name, bytes)
         self.constants: dict[str, tuple[str, MemRefType]] = {}  # symbol -> (C name, type)
         self.fn = _Function()
+        self.op_functions: list[tuple[str, str, _Function]] = []
+        self.global_lines: dict[int, str] = {}  # index in globals -> the name it declares
 
     # names
 
@@ -321,11 +332,12 @@ class CEmitter:
                 raise CTargetError(f"input {arg_names[i]} has no place in an arena: run the allocate pass first")
             name = self.fresh(arg_names[i])
             ctype = c_type(t.element_type)
-            self.fn.line(f"{ctype} *const {name} = ({ctype} *)({self.arenas[level][0]} + {offset});")
+            self.global_pointer(name, f"{ctype} *const {name} = ({ctype} *)({self.arenas[level][0]} + {offset});")
             self.fn.line(f"memcpy({name}, in[{i}], {_bytes(t)});")
             self.buffers[arg] = _contiguous(name, t)
             inputs.append({"name": arg_names[i], "shape": t.get_shape(), "dtype": numpy_dtype(t.element_type)})
-        self._block(block, skip=set(arena_ops))
+        body = [op for op in block.ops if op not in arena_ops and not isinstance(op, func.ReturnOp)]
+        self._ops_as_functions(body)
         ret = block.last_op
         assert isinstance(ret, func.ReturnOp)
         for i, v in enumerate(ret.arguments):
@@ -356,6 +368,33 @@ class CEmitter:
 
     # blocks and ops
 
+    def global_pointer(self, name: str, declaration: str) -> None:
+        """A pointer at a fixed place in an arena, at file scope (every op's function sees it)."""
+        self.global_lines[len(self.globals)] = name
+        self.globals.append(f"static {declaration}")
+
+    def _ops_as_functions(self, body: list[Operation]) -> None:
+        """One static function per op of the graph (its buffers, DMA and tile loops), called
+        in order from the entry point; buffers at fixed places are file-scope pointers."""
+        keys = _segments(body)
+        if keys is None:  # a value crosses ops: keep one function
+            for op in body:
+                self._op(op)
+            return
+        for op in body:
+            if keys[op] is None:  # at fixed places (file scope): constants, arena views
+                self._op(op)
+        entry = self.fn
+        for key in dict.fromkeys(k for k in keys.values() if k is not None):
+            self.fn = _Function()
+            for op in body:
+                if keys[op] == key:
+                    self._op(op)
+            name = self.fresh(f"{self.name}_{_identifier(key)[:48]}")
+            self.op_functions.append((name, key, self.fn))
+            entry.line(f"{name}();")
+        self.fn = entry
+
     def _block(self, block: Block, skip: set[Operation] = frozenset()) -> None:  # type: ignore[assignment]
         for op in block.ops:
             if op in skip:
@@ -364,7 +403,7 @@ class CEmitter:
 
     def _comment(self, op: Operation) -> None:
         name = _attr_text(op.attributes, "tiler.name")
-        if name and isinstance(op, memref.DmaStartOp | memref.ViewOp):
+        if name and (isinstance(op, memref.DmaStartOp) or isinstance(op, memref.ViewOp) and not _at_fixed_place(op)):
             self.fn.line(f"/* {name.replace('*/', '* /')} */")
 
     def _op(self, op: Operation) -> None:
@@ -430,13 +469,94 @@ class CEmitter:
                 _HELPERS,
                 *self.globals,
                 "",
+                *self._function_texts(),
+                f"/* The network, op after op. */",
                 decl + " {",
                 *self.fn.pruned(),
                 "}",
                 "",
             ]
         )
-        return CProgram(source, header, header_name, io)
+        return CProgram(_without_unused_globals(source, self.globals, self.global_lines), header, header_name, io)
+
+    def _function_texts(self) -> list[str]:
+        lines = []
+        for name, node, fn in self.op_functions:
+            lines.append(f"/* ONNX node '{node.replace('*/', '* /')}' */")
+            lines.append(f"static void {name}(void) {{")
+            lines.extend(fn.pruned())
+            lines.append("}")
+            lines.append("")
+        return lines
+
+
+def _at_fixed_place(op: Operation) -> bool:
+    """A value every op's function may use: a literal, a constant array, or a view at a
+    constant offset of an arena."""
+    if isinstance(op, arith.ConstantOp | memref.GetGlobalOp):
+        return True
+    if isinstance(op, memref.ViewOp):
+        source = op.source.owner
+        return (
+            isinstance(source, memref.AllocOp) and "tiler.arena" in source.attributes
+            and isinstance(op.byte_shift.owner, arith.ConstantOp) and not op.sizes
+        )
+    return False
+
+
+def _segment_of(op: Operation) -> str | None:
+    name = _attr_text(op.attributes, "tiler.tile_loop" if isinstance(op, scf.ForOp) else "tiler.name")
+    if name is None and isinstance(op, scf.ForOp):
+        name = _attr_text(op.attributes, "tiler.name")
+    return name.split(":")[0] if name else None
+
+
+def _segments(body: list[Operation]) -> dict[Operation, str | None] | None:
+    """The op of the graph each top-level op belongs to (None: at a fixed place), or None
+    when some value crosses from one op's code to another's (then one function)."""
+    keys: dict[Operation, str | None] = {}
+    for op in body:
+        keys[op] = None if _at_fixed_place(op) else _segment_of(op)
+    fixed = {op for op in body if _at_fixed_place(op)}
+    for op in body:  # an unnamed op goes with what it uses (a dealloc with its alloc)
+        if keys[op] is None and op not in fixed:
+            for operand in op.operands:
+                owner = operand.owner
+                if isinstance(owner, Operation) and keys.get(owner) is not None:
+                    keys[op] = keys[owner]
+                    break
+    following: str | None = None
+    for op in reversed(body):  # ... or with the next named op (a subview before its DMA)
+        if op in fixed:
+            continue
+        if keys[op] is None:
+            keys[op] = following
+        following = keys[op]
+    preceding: str | None = None
+    for op in body:
+        if op not in fixed:
+            if keys[op] is None:
+                keys[op] = preceding
+            preceding = keys[op]
+    order = [keys[op] for op in body if op not in fixed]
+    if any(a != b and b in order[: i] for i, (a, b) in enumerate(zip(order, order[1:]))):
+        return None  # an op's code is not contiguous
+    for op in body:
+        for inner in op.walk():
+            for operand in inner.operands:
+                owner = operand.owner
+                if isinstance(owner, Operation) and owner in keys and owner not in fixed and keys[owner] != keys[op]:
+                    return None
+    return keys
+
+
+def _without_unused_globals(source: str, globals_: list[str], declared: dict[int, str]) -> str:
+    """Drop file-scope pointers nothing uses (C warns of unused static variables)."""
+    counts = Counter(_WORD.findall(source))
+    unused = {globals_[i] for i, name in declared.items() if counts[name] == 1}
+    if not unused:
+        return source
+    return "\n".join(line for line in source.split("\n") if line not in unused)
 
 
 def _section(level: str) -> str:
@@ -705,8 +825,13 @@ def _view(e: CEmitter, op: memref.ViewOp) -> None:
     if op.sizes:
         raise CTargetError("memref.view with dynamic sizes")
     ctype = c_type(t.element_type)
-    name = e.fresh(_attr_text(op.attributes, "tiler.name") or op.result.name_hint or "view")
-    e.fn.line(f"{ctype} *const {name} = ({ctype} *)({source.pointer} + {e.value(op.byte_shift)});", declares=name)
+    what = _attr_text(op.attributes, "tiler.name")
+    name = e.fresh(what or op.result.name_hint or "view")
+    declaration = f"{ctype} *const {name} = ({ctype} *)({source.pointer} + {e.value(op.byte_shift)});"
+    if _at_fixed_place(op):
+        e.global_pointer(name, declaration + (f"  /* {what} */" if what else ""))
+    else:
+        e.fn.line(declaration, declares=name)
     e.buffers[op.result] = _contiguous(name, t)
 
 
