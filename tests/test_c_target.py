@@ -162,13 +162,55 @@ def test_c_target_diagnostics(args, code, message, tmp_path):
     assert not list(tmp_path.iterdir()), "no partial output"
 
 
-def test_requantizing_int8_ops_are_a_clear_error_for_now(tmp_path):
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory):
+    """(model, qoperator, signed) -> path of KWS or ResNet-8 quantized by onnxruntime."""
     from tiler_tools.quantize import quantize_qdq
 
-    path = quantize_qdq(shared_path("models", "mlperf-tiny/kws_dscnn_float32.onnx"), tmp_path / "kws_int8.onnx")
+    made: dict[tuple, Path] = {}
+
+    def make(model: str, qoperator: bool, signed: bool = True) -> Path:
+        key = (model, qoperator, signed)
+        if key not in made:
+            folder = tmp_path_factory.mktemp("quantized")
+            made[key] = quantize_qdq(shared_path("models", model), folder / "int8.onnx", signed=signed, qoperator=qoperator)
+        return made[key]
+
+    return make
+
+
+INT8_MODELS = ["mlperf-tiny/kws_dscnn_float32.onnx", "mlperf-tiny/resnet8_float32.onnx"]
+
+
+@pytest.mark.parametrize("double", [True, False], ids=["double", "single"])
+@pytest.mark.parametrize("l1", [8 * KIB, 32 * KIB, 64 * KIB], ids=["8K", "32K", "64K"])
+@pytest.mark.parametrize("qoperator", [False, True], ids=["qdq", "qoperator"])
+@pytest.mark.parametrize("model", INT8_MODELS, ids=["kws", "resnet8"])
+def test_generated_c_of_int8_networks_equals_onnxruntime_exactly(quantized, model, qoperator, l1, double, tmp_path):
+    """KWS and ResNet-8 quantized by onnxruntime (int8 per channel), tiled, allocated, as
+    C: every output element equal to onnxruntime's integer kernels and to the executor."""
+    path = quantized(model, qoperator)
+    module = allocated(path, l1, double)
+    feeds = random_inputs(module, seed=9)
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.qdqisint8allowed", "1")
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    want = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
+    got = compile_and_run(module, tmp_path, feeds)
+    executed = execute(module, feeds)
+    for name, value in got.items():
+        np.testing.assert_array_equal(value, executed[name], err_msg=f"{name} against the executor")
+        np.testing.assert_array_equal(value, want[name], err_msg=f"{name} against onnxruntime")
+
+
+def test_unsigned_and_deeploy_requantizing_ops_are_a_clear_error_for_now(quantized, tmp_path):
+    path = quantized(INT8_MODELS[0], False, signed=False)
     code, _, err = run_tool(tiler_opt.main, [str(path), "--tile", "--allocate", "-t", "c", "-o", str(tmp_path / "k.c")])
-    assert code == 1 and "not lowered to linalg yet" in err and "Traceback" not in err, err
-    assert not (tmp_path / "k.c").exists()
+    assert code == 1 and "unsigned integers" in err and "Traceback" not in err, err
+    deeploy = shared_path("models", "deeploy-int/models/KeywordSpotting/network.onnx")
+    code, _, err = run_tool(tiler_opt.main, [str(deeploy), "--integer-graph", "--tile", "--allocate", "-t", "c", "-o", str(tmp_path / "d.c")])
+    assert code == 1 and "tiler.requantized_conv" in err and "Traceback" not in err, err
+    assert not list(tmp_path.glob("*.c"))
 
 
 def _lowerable_quantized_graphs():

@@ -5,8 +5,8 @@ its zero point (a padded element contributes 0), which the lowering must keep; z
 and scales are per channel where onnxruntime takes it (per-tensor for ConvInteger and
 MatMulInteger). The com.microsoft QOperator ops (QLinearAdd, QLinearMul, the pools,
 QLinearSoftmax, QLinearConcat) and the QDQ chains that become them are checked the same
-way; QLinearConv and QLinearMatMul lower too, the other requantizing ops and unsigned
-data are a clear error in the lowering for now."""
+way; they lower too (on signed data; unsigned data is a clear error in the lowering for
+now)."""
 
 from __future__ import annotations
 

@@ -65,3 +65,76 @@ def requantize(e: Element) -> SSAValue:
     low, high = b.sub(b.const(float(qmin), f32), zp), b.sub(b.const(float(qmax), f32), zp)
     clamped = b.min(b.max(scaled, low), high)
     return b.convert(b.add(b.emit(math.RoundEvenOp(clamped)), zp), out_type)
+
+
+# -- com.microsoft's requantizing element-wise ops (tiler_dialect/ops/qlinear.py) -------------
+
+
+def _saturate(b, r: SSAValue, out_type: IntegerType) -> SSAValue:
+    """rint(r) clamped to out_type's range, as out_type."""
+    qmin, qmax = _range(out_type)
+    rounded = b.emit(math.RoundEvenOp(r))
+    return b.convert(b.min(b.max(rounded, b.const(float(qmin), f32)), b.const(float(qmax), f32)), out_type)
+
+
+def qlinear_add(op, e: Element, tile) -> SSAValue:
+    """sat(rint(fma(a, ra, fma(b, rb, fixed)))), each fused multiply-add rounded once."""
+    from tiler_dialect.ops.base import get_float
+
+    b = e.b
+    x, y = e.values
+    p = op.properties
+    inner = b.emit(math.FmaOp(b.convert(y, f32), b.const(get_float(p, "b_ratio"), f32), b.const(get_float(p, "fixed"), f32)))
+    r = b.emit(math.FmaOp(b.convert(x, f32), b.const(get_float(p, "a_ratio"), f32), inner))
+    return _saturate(b, r, x.type)
+
+
+def qlinear_mul(op, e: Element, tile) -> SSAValue:
+    """sat(rint(float32(float32((a - za)(b - zb)) * m) + zc))."""
+    from tiler_dialect.ops.base import get_float, get_int
+
+    b = e.b
+    x, y = e.values
+    p = op.properties
+    shifted = [b.sub(b.convert(v, i32), b.const(get_int(p, k), i32)) for v, k in ((x, "a_zero_point"), (y, "b_zero_point"))]
+    scaled = b.mul(b.convert(b.mul(*shifted), f32), b.const(get_float(p, "multiplier"), f32))
+    return _saturate(b, b.add(scaled, b.const(float(get_int(p, "c_zero_point")), f32)), x.type)
+
+
+def requantize_linear(op, e: Element, tile) -> SSAValue:
+    """quantize(dequantize(x, sx, zx), sy, zy), in float32 (onnxruntime's table)."""
+    from tiler_dialect.ops.base import get_float, get_int
+
+    b = e.b
+    (x,) = e.values
+    p = op.properties
+    out_type = x.type
+    qmin, qmax = _range(out_type)
+    real = b.mul(b.convert(b.sub(b.convert(x, i32), b.const(get_int(p, "x_zero_point"), i32)), f32),
+                 b.const(get_float(p, "x_scale"), f32))
+    zp = b.const(float(get_int(p, "y_zero_point")), f32)
+    scaled = b.div(real, b.const(get_float(p, "y_scale"), f32))
+    low, high = b.sub(b.const(float(qmin), f32), zp), b.sub(b.const(float(qmax), f32), zp)
+    clamped = b.min(b.max(scaled, low), high)
+    return b.convert(b.add(b.emit(math.RoundEvenOp(clamped)), zp), out_type)
+
+
+def widened(op, e: Element, tile) -> SSAValue:
+    """The 8-bit input as int32 (a term of an int32 sum)."""
+    return e.b.convert(e.values[0], i32)
+
+
+def global_pool_epilogue(op, e: Element, count: int) -> SSAValue:
+    """rint(clamp(float32(sum - zx N) * m, qmin - zy, qmax - zy)) + zy."""
+    from tiler_dialect.ops.base import get_float, get_int
+
+    b = e.b
+    (acc,) = e.values
+    p = op.properties
+    out_type = op.outputs[0].type.element_type
+    qmin, qmax = _range(out_type)
+    shifted = b.sub(acc, b.const(get_int(p, "x_zero_point") * count, i32))
+    scaled = b.mul(b.convert(shifted, f32), b.const(get_float(p, "multiplier"), f32))
+    zy = b.const(float(get_int(p, "y_zero_point")), f32)
+    clamped = b.min(b.max(scaled, b.sub(b.const(float(qmin), f32), zy)), b.sub(b.const(float(qmax), f32), zy))
+    return b.convert(b.add(b.emit(math.RoundEvenOp(clamped)), zy), out_type)

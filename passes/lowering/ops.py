@@ -17,17 +17,20 @@ import math as pymath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from xdsl.dialects import arith, math, memref, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     AnyFloat,
+    Float32Type,
+    Float64Type,
     IndexType,
     IntegerType,
     MemRefType,
     StridedLayoutAttr,
     StringAttr,
 )
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.utils.exceptions import DiagnosticException
 
 from tiler_dialect.ops import (
@@ -67,18 +70,24 @@ from tiler_dialect.ops import (
     TilerOp,
     TransposeOp,
 )
-from tiler_dialect.ops.base import get_bool, get_float, get_ints
+from tiler_dialect.ops.base import get_bool, get_float, get_int, get_ints
 from tiler_dialect.ops.deeploy import DEEPLOY_OPS
-from tiler_dialect.ops.qlinear import QLINEAR_OPS
+from tiler_dialect.ops.qlinear import (
+    QLinearAddOp,
+    QLinearGlobalAveragePoolOp,
+    QLinearMulOp,
+    QLinearSoftmaxOp,
+    RequantizeLinearOp,
+)
 from tiler_dialect.tiling import IterKind, LinearForm, OutOfBounds, TilingDescription, linear_form
 from tiler_passes.lowering import integer
 from tiler_passes.lowering.body import Body
 from tiler_passes.lowering.named import named_op
 from tiler_passes.lowering.structured import Access, Element, Emitter, Index, constant_of, fill, generic
 
-REQUANTIZING_OPS = (*QLINEAR_OPS, *DEEPLOY_OPS)
-"""The 8-bit ops with a requantizing epilogue that the lowering refuses for now (QLinearConv
-and QLinearMatMul are lowered: _lower_qlinear_contraction)."""
+REQUANTIZING_OPS = DEEPLOY_OPS
+"""The 8-bit ops with a requantizing epilogue that the lowering refuses for now: Deeploy's
+(onnxruntime's QLinear ops have steps of their own or formulas)."""
 
 
 class LoweringError(DiagnosticException):
@@ -460,6 +469,9 @@ LOWERINGS: dict[type[TilerOp], Lowering] = {
     DequantizeLinearOp: Lowering(integer.dequantize),
     ConvIntegerOp: Lowering(integer.shifted_product, "add", reduction_inputs=(0, 1, 2, 3)),
     MatMulIntegerOp: Lowering(integer.shifted_product, "add", reduction_inputs=(0, 1, 2, 3)),
+    QLinearAddOp: Lowering(integer.qlinear_add),
+    QLinearMulOp: Lowering(integer.qlinear_mul),
+    RequantizeLinearOp: Lowering(integer.requantize_linear),
 }
 """QLinearConv and QLinearMatMul have steps of their own (_lower_qlinear_contraction)."""
 
@@ -467,23 +479,27 @@ LOWERINGS: dict[type[TilerOp], Lowering] = {
 # -- softmax and layer normalization: steps over a per-row scratch ------------------------
 
 
-def _scratch(emitter: Emitter, tile: Tile, rows: list[int]) -> tuple[memref.AllocOp, SSAValue]:
-    """A buffer for one value per row (the loop dims `rows`), in the output's level: the
-    alloc (placed by the caller outside any loop; its leading dim counts its one copy,
-    as a tile buffer's does) and the view of this tile's rows."""
+def _scratch(
+    emitter: Emitter, tile: Tile, rows: list[int], element_type: Attribute | None = None
+) -> tuple[memref.AllocOp, SSAValue]:
+    """A buffer for one value per row (the loop dims `rows`), in the output's level, of
+    the output's element type unless given: the alloc (placed by the caller outside any
+    loop; its leading dim counts its one copy, as a tile buffer's does) and the view of
+    this tile's rows."""
     out = tile.op.outputs[0]
     t = out.type
     assert isinstance(t, MemRefType)
     most = _largest_tile(out)
     shape = [most[tile.kept[r]] for r in rows]
-    alloc = memref.AllocOp.get(t.element_type, shape=[1, *shape], memory_space=t.memory_space)
+    element_type = element_type or t.element_type
+    alloc = memref.AllocOp.get(element_type, shape=[1, *shape], memory_space=t.memory_space)
     alloc.attributes[NAME_ATTR] = StringAttr(f"{tile.op.node_name or tile.op.name}: scratch")
     sizes = [tile.sizes[tile.kept[r]] for r in rows]
     strides = [1] * len(shape)
     for i in range(len(shape) - 2, -1, -1):
         strides[i] = strides[i + 1] * shape[i + 1]
     view_shape = [s if isinstance(s, int) else DYNAMIC_INDEX for s in sizes]
-    view_type = MemRefType(t.element_type, view_shape, StridedLayoutAttr(strides, 0), t.memory_space)
+    view_type = MemRefType(element_type, view_shape, StridedLayoutAttr(strides, 0), t.memory_space)
     view = memref.SubviewOp.get(alloc.memref, [0] * (len(shape) + 1), [1, *sizes], [1] * (len(shape) + 1), view_type)
     emitter.emit(view)
     return alloc, view.result
@@ -645,9 +661,81 @@ def _lower_qlinear_contraction(emitter: Emitter, tile: Tile) -> None:
             lambda e: [integer.requantize(e)], par_offsets, f"{name}: requantize")
 
 
+def _lower_qlinear_global_pool(emitter: Emitter, tile: Tile) -> None:
+    """acc = sum(x) in int32 over the whole image (never split), in scratch; then the
+    requantizing epilogue with the image's element count."""
+    op = tile.op
+    desc = tile.desc
+    name = op.node_name or op.name
+    count = pymath.prod(op.input_shapes[0][2:])
+    parallel = [d for d in tile.kept if desc.dims[d].kind == IterKind.PARALLEL]
+    alloc, scratch = _output_scratch(emitter, tile, IntegerType(32))
+    emitter.hoisted.append(alloc)
+    fill(emitter, constant_of(emitter, 0, IntegerType(32)), scratch)
+    x = _input_access(emitter, tile, op.inputs[0], desc.inputs[0], op.input_shapes[0])
+    iterators = ["parallel" if desc.dims[d].kind == IterKind.PARALLEL else "reduction" for d in tile.kept]
+    generic(emitter, iterators, [tile.sizes[d] for d in tile.kept], [x], [Access(scratch, tile.forms(desc.outputs[0]))],
+            lambda e: [e.b.add(e.out[0], integer.widened(op, e, tile))], [tile.offsets[d] for d in tile.kept],
+            f"{name}: int32 sum")
+    generic(emitter, ["parallel"] * len(parallel), [tile.sizes[d] for d in parallel],
+            [Access(scratch, tile.forms(desc.outputs[0], parallel))],
+            [Access(op.outputs[0], tile.forms(desc.outputs[0], parallel))],
+            lambda e: [integer.global_pool_epilogue(op, e, count)], [tile.offsets[d] for d in parallel],
+            f"{name}: requantize")
+
+
+def _lower_qlinear_softmax(emitter: Emitter, tile: Tile) -> None:
+    """onnxruntime's QLinearSoftmax per row: the max; t = float32(exp((x - max + shift)
+    * x_scale)) in double (its table's entries); the float32 sum of t, in order; y =
+    rint(float32(t * floor(1 / y_scale)) / sum) + y_zp, 255 above 255, wrapping to int8."""
+    op = tile.op
+    assert isinstance(op, QLinearSoftmaxOp)
+    p = op.properties
+    axis = op.axis_index
+    r = _row_steps(emitter, tile, {axis})  # its scratch (int8) holds the row's max
+    length = op.output_shape[axis]
+    x_scale = float(np.float32(get_float(p, "x_scale")))
+    shift = max(0.0, pymath.log(float(np.float32(np.finfo(np.float32).max) / np.float32(length))) - 5) / x_scale
+    k = float(pymath.floor(np.float32(1.0) / np.float32(get_float(p, "y_scale"))))
+    zero_point = get_int(p, "y_zero_point")
+    f32_, f64_, i32_ = Float32Type(), Float64Type(), IntegerType(32)
+    rows = [j for j, d in enumerate(tile.kept) if d != axis]
+    sum_alloc, sums = _scratch(emitter, tile, rows, f32_)
+    t_alloc, table = _output_scratch(emitter, tile, f32_)
+    emitter.hoisted.extend([sum_alloc, t_alloc])
+    sum_rows = Access(sums, r.rows.forms)
+    t = Access(table, r.y.forms)
+    qmin = -(1 << (r.element_type.width.data - 1))
+    fill(emitter, constant_of(emitter, qmin, r.element_type), r.scratch)
+    generic(emitter, r.iterators, r.extents, [r.x], [r.rows], lambda e: [e.b.max(e.out[0], e.values[0])], doc=f"{r.name}: max")
+
+    def exp_term(e: Element) -> list[SSAValue]:
+        b = e.b
+        d = b.convert(b.sub(b.convert(e.values[0], i32_), b.convert(e.values[1], i32_)), f64_)
+        return [b.convert(b.exp(b.mul(b.add(d, b.const(shift, f64_)), b.const(x_scale, f64_))), f32_)]
+
+    generic(emitter, r.parallel, r.extents, [r.x, r.rows], [t], exp_term, doc=f"{r.name}: exp table")
+    fill(emitter, constant_of(emitter, 0.0, f32_), sums)
+    # (+ 0.0, exact for these positive terms, keeps the executor's sum in order, as
+    # onnxruntime's and the C loop's are, rather than numpy's pairwise reduction)
+    generic(emitter, r.iterators, r.extents, [t], [sum_rows],
+            lambda e: [e.b.add(e.b.add(e.out[0], e.values[0]), e.b.const(0.0, f32_))], doc=f"{r.name}: sum")
+
+    def quantize(e: Element) -> list[SSAValue]:
+        b = e.b
+        value, total = e.values
+        q = b.emit(math.RoundEvenOp(b.div(b.mul(value, b.const(k, f32_)), total)))
+        v = b.add(b.convert(q, i32_), b.const(zero_point, i32_))
+        return [b.convert(b.min(v, b.const(255, i32_)), r.element_type)]  # int8 wraps
+
+    generic(emitter, r.parallel, r.extents, [t, sum_rows], [r.y], quantize, doc=f"{r.name}: quantize")
+
+
 _SPECIAL: dict[type[TilerOp], Callable[[Emitter, Tile], None]] = {
     SoftmaxOp: _lower_softmax,
     LayerNormOp: _lower_layer_norm,
     QLinearConvOp: _lower_qlinear_contraction,
     QLinearMatMulOp: _lower_qlinear_contraction,
+    QLinearGlobalAveragePoolOp: _lower_qlinear_global_pool,
+    QLinearSoftmaxOp: _lower_qlinear_softmax,
 }

@@ -779,6 +779,14 @@ def _rsqrt(e: CEmitter, op) -> None:
     e.define(op.result, f"{'1.0' if double else '1.0f'} / sqrt{'' if double else 'f'}({e.value(op.operand)})")
 
 
+@handles(math.FmaOp)
+def _fma(e: CEmitter, op) -> None:
+    """One rounding, as the IR says (C99's fmaf; not a contraction the compiler chose)."""
+    suffix = "" if isinstance(op.result.type, Float64Type) else "f"
+    a, b, c = (e.value(v) for v in op.operands)
+    e.define(op.result, f"fma{suffix}({a}, {b}, {c})")
+
+
 @handles(math.PowFOp)
 def _powf(e: CEmitter, op) -> None:
     suffix = "" if isinstance(op.result.type, Float64Type) else "f"

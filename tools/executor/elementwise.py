@@ -105,7 +105,18 @@ KERNELS: dict[type[Operation], Kernel] = {
     math.AbsFOp: lambda op, a: np.abs(a),
     math.LogOp: lambda op, a: np.log(a),
     math.RoundEvenOp: lambda op, a: np.rint(a),
+    math.FmaOp: lambda op, a, b, c: _fma(a, b, c),
 }
+
+
+def _fma(a, b, c):
+    """a * b + c rounded once (float32 exactly, as a fused multiply-add; wider floats in
+    double precision)."""
+    if np.asarray(a).dtype == np.float32:
+        from tiler_dialect.ops.qlinear import fma32
+
+        return fma32(a, b, c)
+    return np.asarray(a, np.float64) * b + c
 
 
 def apply_kernel(op: Operation, args: list[Any]) -> Any:
