@@ -88,3 +88,46 @@ def test_malformed_qdq_chains_are_a_diagnostic(nodes):
                    [helper.make_tensor_value_info("y", TensorProto.INT8, None)], {"s": np.array(0.1, np.float32)}, opset=13)
     with pytest.raises(ImportFailure, match=r"has \d input\(s\), but \w+ takes 2 to 3"):
         import_onnx(model)
+
+
+@pytest.mark.parametrize("bounds", [(0.0, 6.0), (None, 0.5), (-0.25, None)], ids=["relu6", "max-only", "min-only"])
+def test_qdq_conv_clip_becomes_an_integer_clip_at_the_quantized_bounds(bounds):
+    """DQ -> Conv -> Clip(lo, hi) -> Q is QLinearConv then a clip at Q(lo), Q(hi) (Q is
+    monotone, so that is exact): equal to onnxruntime running exactly that, QLinearConv
+    and an int8 Clip."""
+    from quantized_graphs import RNG, model_of
+
+    w = RNG.integers(-128, 128, (4, 3, 3, 3)).astype(np.int8)
+    xs, xz, ws, ys, yz = np.float32(0.05), np.int8(3), np.float32(0.01), np.float32(0.03), np.int8(-7)
+    lo, hi = bounds
+    clip_inputs = ["c", "lo" if lo is not None else "", "hi" if hi is not None else ""]
+    while clip_inputs[-1] == "":
+        clip_inputs.pop()
+    nodes = [
+        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["x"]),
+        helper.make_node("DequantizeLinear", ["w", "ws"], ["wf"]),
+        helper.make_node("Conv", ["x", "wf"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Clip", clip_inputs, ["r"]),
+        helper.make_node("QuantizeLinear", ["r", "ys", "yz"], ["y"]),
+    ]
+    inits = {"w": w, "xs": xs, "xz": xz, "ws": ws, "ys": ys, "yz": yz}
+    inits.update({k: np.float32(v) for k, v in (("lo", lo), ("hi", hi)) if v is not None})
+    info = [helper.make_tensor_value_info("xq", TensorProto.INT8, [1, 3, 6, 6])]
+    model = model_of(nodes, info, [helper.make_tensor_value_info("y", TensorProto.INT8, None)], inits, opset=13)
+    feeds = {"xq": RNG.integers(-128, 128, (1, 3, 6, 6)).astype(np.int8)}
+    module = import_onnx(model)
+    names = [op.name for op in module.walk()]
+    assert "tiler.qlinear_conv" in names and "tiler.clip" in names and "tiler.conv" not in names
+
+    def q(v):
+        return np.clip(np.rint(np.float32(v) / ys) + yz, -128, 127).astype(np.int8)
+
+    reference_nodes = [
+        helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Clip", ["c", "qlo" if lo is not None else "", "qhi" if hi is not None else ""], ["y"]),
+    ]
+    ref_inits = {"w": w, "xs": xs, "xz": xz, "ws": ws, "wz": np.int8(0), "ys": ys, "yz": yz,
+                 "qlo": q(lo if lo is not None else -1e9), "qhi": q(hi if hi is not None else 1e9)}
+    reference = model_of(reference_nodes, info, [helper.make_tensor_value_info("y", TensorProto.INT8, None)], ref_inits, opset=13)
+    (want,) = ort.InferenceSession(reference.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
+    np.testing.assert_array_equal(execute(module, feeds)["y"], want)

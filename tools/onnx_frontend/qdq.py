@@ -6,7 +6,8 @@ reads DQ'd 8-bit data and weights (and a DQ'd int32 bias whose scale is the data
 the weights'), and its float result goes only to a Q (perhaps through a Relu), the chain
 is the integer op onnxruntime itself runs for it: QLinearConv, QLinearMatMul or
 com.microsoft QGemm, accumulating in int32 and requantizing into the Q's type. A Relu in
-between becomes a clip at the output's zero point (the quantized form of max(x, 0)).
+between becomes a clip at the output's zero point (the quantized form of max(x, 0)), a
+Clip with constant bounds a clip at the bounds quantized with the output's scale.
 Add, Mul, AveragePool, GlobalAveragePool and Softmax between DQs and a Q become the
 com.microsoft ops onnxruntime runs (QLinearAdd, ...); Concat becomes QLinearConcat; the
 views and MaxPool between a DQ and a Q of the same scale and zero point act on the 8-bit
@@ -22,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import onnx
 from onnx import helper
+
+from tiler_dialect.ops.quantization import quantize
 
 QGEMM_DOMAIN = "com.microsoft"
 
@@ -82,7 +85,7 @@ def fuse_qdq(
         if x is None or w is None or not x[2] or not eight_bit(x[2]) or not eight_bit(w[0]):
             continue
         after = only_user(n.output[0])
-        relu = after if _is(after, "Relu") and after.output else None  # type: ignore[union-attr]
+        relu = after if (_is(after, "Relu") or _clip_bounds(after, const, opset) is not None) and after.output else None  # type: ignore[union-attr]
         q = only_user(relu.output[0]) if relu is not None else after
         if not _is(q, "QuantizeLinear") or len(q.input) < 3 or not q.output:  # type: ignore[union-attr]
             continue
@@ -116,10 +119,20 @@ def fuse_qdq(
                 "QGemm", inputs, [fused_out], name=name, domain=QGEMM_DOMAIN, transB=attrs.get("transB", 0)
             )
         chain = [fused]
-        if relu is not None:  # max(q, y_zp): Clip's min, as an integer of the output's type
-            low = out + "_relu_bound"
-            added[low] = const(y_zp).reshape(()).copy()  # type: ignore[union-attr]
-            chain.append(helper.make_node("Clip", [fused_out, low], [out], name=(relu.name or out) + "_quantized"))
+        if relu is not None:  # the clamp in the output's integers: Q is monotone, so
+            # Q(clip(y, lo, hi)) = clip(Q(y), Q(lo), Q(hi)); a Relu is clip(y, 0, inf)
+            lo, hi = (0.0, None) if _is(relu, "Relu") else _clip_bounds(relu, const, opset)  # type: ignore[misc]
+            bounds = []
+            for which, bound in (("low", lo), ("high", hi)):
+                if bound is None:
+                    bounds.append("")
+                    continue
+                bounds.append(f"{out}_{which}_bound")
+                added[bounds[-1]] = quantize(np.array(bound, np.float32), const(y_scale).reshape(()), const(y_zp).reshape(()))  # type: ignore[union-attr]
+            inputs = [fused_out, *bounds]
+            while inputs[-1] == "":
+                inputs.pop()
+            chain.append(helper.make_node("Clip", inputs, [out], name=(relu.name or out) + "_quantized"))
         replaced[id(q)] = chain
         removed.update(id(m) for m in (n, relu) if m is not None)
     for n in nodes:
@@ -177,6 +190,27 @@ def _qlinear_node(n, dq_parts, only_user, eight_bit, const, opset: int) -> onnx.
         attrs = {"axis": attrs.get("axis", -1), "opset": 13}
     inputs = [name for p in parts for name in p] + [y_scale, y_zp]
     return helper.make_node(_QLINEAR[n.op_type], inputs, list(q.output), name=n.name or q.output[0], domain=QGEMM_DOMAIN, **attrs)
+
+
+def _clip_bounds(n, const, opset: int) -> tuple[float | None, float | None] | None:
+    """A Clip's constant (min, max), None for an absent one; None if not a Clip or a bound
+    is not a constant."""
+    if not _is(n, "Clip") or not n.input:
+        return None
+    if opset < 11:
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        return attrs.get("min"), attrs.get("max")
+    bounds: list[float | None] = []
+    for i in (1, 2):
+        name = n.input[i] if len(n.input) > i else ""
+        if not name:
+            bounds.append(None)
+            continue
+        value = const(name)
+        if value is None or value.size != 1:
+            return None
+        bounds.append(float(value.reshape(-1)[0]))
+    return bounds[0], bounds[1]
 
 
 _VIEWS_AND_MAX = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity", "MaxPool")
