@@ -91,7 +91,13 @@ def measure_c(name: str, path: Path, module, config_label: str) -> CRow:
     try:
         program = emit_c(module, "net")
     except (CTargetError, DiagnosticException) as e:  # e.g. the lowering's requantizing ops
-        reason = "requantizing ops not lowered yet" if "not lowered to linalg yet" in str(e) else str(e).splitlines()[0][:60]
+        message = str(e)
+        if "unsigned integers" in message:
+            reason = "uint8 data: not lowered yet"
+        elif "not lowered to linalg yet" in message:
+            reason = "requantizing op not lowered yet"
+        else:
+            reason = message.splitlines()[0][:80]
         return CRow(name, config_label, 0.0, 0.0, 0, 0, 0, note=reason)
     rng = np.random.default_rng(0)
     feeds = {}
