@@ -395,12 +395,6 @@ class CEmitter:
             entry.line(f"{name}();")
         self.fn = entry
 
-    def _block(self, block: Block, skip: set[Operation] = frozenset()) -> None:  # type: ignore[assignment]
-        for op in block.ops:
-            if op in skip:
-                continue
-            self._op(op)
-
     def _comment(self, op: Operation) -> None:
         name = _attr_text(op.attributes, "tiler.name")
         if name and (isinstance(op, memref.DmaStartOp) or isinstance(op, memref.ViewOp) and not _at_fixed_place(op)):
