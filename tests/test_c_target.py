@@ -264,3 +264,13 @@ def test_one_function_per_op_named_after_its_node(model):
     assert source.count("\nstatic void net_") == len(comments)
     run = source[source.index("int net_run("):]
     assert run.count("();") == len(comments), "the entry point calls each op's function once, in order"
+
+
+def test_tiler_run_of_c_without_inputs_uses_the_same_seeded_inputs(tmp_path):
+    model = shared_path("models", "deeploy/kernels-fp32/Softmax_Regular/network.onnx")
+    code, _, err = run_tool(tiler_opt.main, [str(model), "--l1", "8K", "--tile", "--allocate", "-t", "c", "-o", str(tmp_path / "s.c")])
+    assert code == 0, err
+    code, _, err = run_tool(tiler_run.main, [str(model), "--seed", "3", "--outputs", str(tmp_path / "ref.npz")])
+    assert code == 0, err
+    code, out, err = run_tool(tiler_run.main, [str(tmp_path / "s.c"), "--seed", "3", "--check", str(tmp_path / "ref.npz")])
+    assert code == 0 and "random inputs from seed 3" in err and "MISMATCH" not in out, err

@@ -176,3 +176,19 @@ def test_tiler_run_unreadable_npz(tmp_path, relu_model):
     bad = write(tmp_path, "in.npz", "not a zip")
     code, _, err = run_tool(tiler_run.main, [str(relu_model), "--inputs", str(bad)])
     assert code == 1 and "cannot read inputs" in err
+
+
+def test_tiler_run_without_inputs_uses_seeded_random_ones_and_says_so(tmp_path, relu_model):
+    """A newcomer's first run needs no npz: random inputs from --seed (0), stated on
+    stderr, reproducible, and the outputs are the graph's on exactly those inputs."""
+    code, out, err = run_tool(tiler_run.main, [str(relu_model), "--outputs", str(tmp_path / "a.npz")])
+    assert code == 0, err
+    assert "no --inputs: running on random inputs from seed 0 (X float32[2, 4])" in err and "--inputs IN.npz" in err
+    x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+    with np.load(tmp_path / "a.npz") as got:
+        np.testing.assert_array_equal(got["Y"], np.maximum(x, 0))
+    code, _, err = run_tool(tiler_run.main, [str(relu_model), "--seed", "7", "--outputs", str(tmp_path / "b.npz")])
+    assert code == 0 and "from seed 7" in err
+    x7 = np.random.default_rng(7).standard_normal((2, 4)).astype(np.float32)
+    with np.load(tmp_path / "b.npz") as got:
+        np.testing.assert_array_equal(got["Y"], np.maximum(x7, 0))

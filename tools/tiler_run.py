@@ -1,7 +1,7 @@
 """tiler-run: execute a model (.onnx, .onnxtxt) or IR of any stage (.mlir) with numpy, or
 generated C (.c, from tiler-opt -t c) compiled with the machine's C compiler.
 
-    tiler-run INPUT --inputs IN.npz [--outputs OUT.npz] [--check GOLDEN.npz [--rtol R] [--atol A]]
+    tiler-run INPUT [--inputs IN.npz | --seed N] [--outputs OUT.npz] [--check GOLDEN.npz [--rtol R] [--atol A]]
     tiler-run model.c --inputs IN.npz [--sanitize] [--deferred-dma] ...
 
 npz keys are the graph's input and output names. With --check, each output is compared
@@ -111,8 +111,37 @@ def _run_c(args: argparse.Namespace) -> dict[str, np.ndarray]:
     """Compile the generated C (its header beside it) with the host runtime, and run it."""
     from tiler_tools.c_target.runner import compile_and_run
 
-    inputs = _load_npz(args.inputs, "inputs")
+    from tiler_tools.c_target.runner import read_io
+
+    if args.inputs is None:
+        header = Path(args.input).with_suffix(".h")
+        try:
+            _, spec = read_io(header.read_text())
+        except OSError as e:
+            raise ExecutionError(f"cannot read the header {header} beside {args.input}: {e.strerror}") from None
+        inputs = seeded_inputs([(x["name"], x["shape"], np.dtype(x["dtype"])) for x in spec["inputs"]], args.seed)
+    else:
+        inputs = _load_npz(args.inputs, "inputs")
     return compile_and_run(Path(args.input), inputs, sanitize=args.sanitize, deferred_dma=args.deferred_dma)
+
+
+def seeded_inputs(specs: Sequence[tuple[str, Sequence[int], np.dtype]], seed: int) -> dict[str, np.ndarray]:
+    """Inputs when none are given, said on stderr: standard normal floats, integers over
+    their type's range (at most -128..127), from numpy's generator seeded with `seed`."""
+    rng = np.random.default_rng(seed)
+    inputs = {}
+    for name, shape, dtype in specs:
+        if np.issubdtype(dtype, np.floating):
+            inputs[name] = rng.standard_normal(tuple(shape)).astype(dtype)
+        elif dtype == np.bool_:
+            inputs[name] = rng.integers(0, 2, tuple(shape)).astype(np.bool_)
+        else:
+            info = np.iinfo(dtype)
+            inputs[name] = rng.integers(max(info.min, -128), min(int(info.max), 127) + 1, tuple(shape)).astype(dtype)
+    described = ", ".join(f"{n} {v.dtype}{list(v.shape)}" for n, v in inputs.items()) or "none"
+    print(f"tiler-run: no --inputs: running on random inputs from seed {seed} ({described}); "
+          "pass --inputs IN.npz (numpy.savez, keys the input names) for your own", file=sys.stderr)
+    return inputs
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -136,6 +165,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace) -> dict[str, np.ndarray]:
     module = load_module(args.input, dict(args.input_shape))
+    if args.inputs is None:
+        from tiler_dialect.ops import element_dtype
+
+        specs = [(n, t.get_shape(), element_dtype(t.element_type)) for n, t in signature(module)[0]]
+        return execute(module, seeded_inputs(specs, args.seed))
     inputs = _load_npz(args.inputs, "inputs")
     arg_names = [n for n, _ in signature(module)[0]]
     unknown = sorted(set(inputs) - set(arg_names))
@@ -150,7 +184,9 @@ def _execute(args: argparse.Namespace) -> dict[str, np.ndarray]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tiler-run", description=__doc__.split("\n\n")[0])
     parser.add_argument("input", help="model (.onnx, .onnxtxt), IR (.mlir, - for stdin) or generated C (.c)")
-    parser.add_argument("--inputs", required=True, metavar="IN.npz", help="graph inputs by name")
+    parser.add_argument("--inputs", metavar="IN.npz",
+                        help="graph inputs by name (default: random inputs from --seed, said on stderr)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs without --inputs (0)")
     parser.add_argument("--outputs", metavar="OUT.npz", help="write the graph outputs by name")
     parser.add_argument("--check", metavar="GOLDEN.npz", help="compare outputs with these")
     parser.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance (1e-4)")
