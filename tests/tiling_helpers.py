@@ -74,3 +74,20 @@ def check_solution_fits(solution: TilingSolution) -> None:
         for footprint, capacity in zip(layer.estimate.footprint, layer.problem.capacities):
             assert footprint <= capacity, layer.name
         assert layer.traffic.bytes >= layer.lower_bound_bytes or layer.lower_bound_bytes == 0, layer.name
+
+
+def tile_or_infeasible(module: ModuleOp, double: bool) -> TilingSolution | None:
+    """The property tests' step: tile, and check the solution fits its budget; None when
+    the budget cannot hold the op, which must then be the infeasibility diagnostic."""
+    from tiler_passes.tiler import TilingError
+
+    try:
+        solution = tile(module, doubleBuffer=double)
+    except TilingError as e:
+        message = str(e)
+        assert "cannot fit in" in message and "even its smallest tiles need" in message, message
+        note_outcome("infeasible")
+        return None
+    check_solution_fits(solution)
+    note_outcome("tiled into >= 2 tiles" if solution.layers[0].tiling.tiles > 1 else "one tile")
+    return solution

@@ -79,14 +79,13 @@ def _onnxruntime_seconds(path: Path, feeds: dict) -> float:
 
 def measure_c(name: str, path: Path, module, config_label: str) -> CRow:
     """`module`: the allocated IR of `path` at this configuration."""
-    import numpy as np
+    from xdsl.utils.exceptions import DiagnosticException
 
+    from tiler_dialect.ops import element_dtype
     from tiler_tools.c_target import CTargetError, emit_c
     from tiler_tools.c_target.runner import FLAGS, RUNTIME_DIR, build, compiler, run
     from tiler_tools.executor import signature
-    from tiler_dialect.ops import element_dtype
-
-    from xdsl.utils.exceptions import DiagnosticException
+    from tiler_tools.tiler_run import random_inputs
 
     try:
         program = emit_c(module, "net")
@@ -99,16 +98,7 @@ def measure_c(name: str, path: Path, module, config_label: str) -> CRow:
         else:
             reason = message.splitlines()[0][:80]
         return CRow(name, config_label, 0.0, 0.0, 0, 0, 0, note=reason)
-    rng = np.random.default_rng(0)
-    feeds = {}
-    for arg_name, t in signature(module)[0]:
-        dtype = element_dtype(t.element_type)
-        shape = tuple(t.get_shape())
-        if np.issubdtype(dtype, np.integer):
-            info = np.iinfo(dtype)
-            feeds[arg_name] = rng.integers(info.min, int(info.max) + 1, shape).astype(dtype)
-        else:
-            feeds[arg_name] = rng.standard_normal(shape).astype(dtype)
+    feeds = random_inputs([(n, t.get_shape(), element_dtype(t.element_type)) for n, t in signature(module)[0]], 0)
     with tempfile.TemporaryDirectory(prefix="tiler-bench-c-") as tmp:
         folder = Path(tmp)
         (folder / "net.c").write_text(program.source)

@@ -126,8 +126,17 @@ def _run_c(args: argparse.Namespace) -> dict[str, np.ndarray]:
 
 
 def seeded_inputs(specs: Sequence[tuple[str, Sequence[int], np.dtype]], seed: int) -> dict[str, np.ndarray]:
-    """Inputs when none are given, said on stderr: standard normal floats, integers over
-    their type's range (at most -128..127), from numpy's generator seeded with `seed`."""
+    """random_inputs, said on stderr: the inputs when none are given."""
+    inputs = random_inputs(specs, seed)
+    described = ", ".join(f"{n} {v.dtype}{list(v.shape)}" for n, v in inputs.items()) or "none"
+    print(f"tiler-run: no --inputs: running on random inputs from seed {seed} ({described}); "
+          "pass --inputs IN.npz (numpy.savez, keys the input names) for your own", file=sys.stderr)
+    return inputs
+
+
+def random_inputs(specs: Sequence[tuple[str, Sequence[int], np.dtype]], seed: int) -> dict[str, np.ndarray]:
+    """(name, shape, dtype) -> standard normal floats, integers over their type's range (at
+    most -128..127), from numpy's generator seeded with `seed`."""
     rng = np.random.default_rng(seed)
     inputs = {}
     for name, shape, dtype in specs:
@@ -138,9 +147,6 @@ def seeded_inputs(specs: Sequence[tuple[str, Sequence[int], np.dtype]], seed: in
         else:
             info = np.iinfo(dtype)
             inputs[name] = rng.integers(max(info.min, -128), min(int(info.max), 127) + 1, tuple(shape)).astype(dtype)
-    described = ", ".join(f"{n} {v.dtype}{list(v.shape)}" for n, v in inputs.items()) or "none"
-    print(f"tiler-run: no --inputs: running on random inputs from seed {seed} ({described}); "
-          "pass --inputs IN.npz (numpy.savez, keys the input names) for your own", file=sys.stderr)
     return inputs
 
 

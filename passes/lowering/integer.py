@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import IntegerType, f32
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
+
+from tiler_dialect.ops.base import get_float, get_int
 
 from tiler_passes.lowering.structured import Element
 
@@ -19,19 +21,24 @@ def _range(t: IntegerType) -> tuple[int, int]:
     return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
 
 
+def _to_zero_point(b, scaled: SSAValue, zp: SSAValue, out_type: Attribute, nan_low: bool = False) -> SSAValue:
+    """clamp(scaled, qmin - zp, qmax - zp) (NaN: qmin - zp if `nan_low`), rounded half to
+    even, + zp, in out_type: the last step of every quantization here (zp a float32)."""
+    assert isinstance(out_type, IntegerType)
+    qmin, qmax = _range(out_type)
+    low, high = b.sub(b.const(float(qmin), f32), zp), b.sub(b.const(float(qmax), f32), zp)
+    clamped = b.min(b.max(scaled, low), high)
+    if nan_low:
+        clamped = b.select(b.emit(arith.CmpfOp(scaled, scaled, "uno")), low, clamped)
+    return b.convert(b.add(b.emit(math.RoundEvenOp(clamped)), zp), out_type)
+
+
 def quantize(op, e: Element, tile) -> SSAValue:
     """clamp(x / scale, qmin - zp, qmax - zp) (NaN: qmin - zp), rounded half to even, + zp."""
     b = e.b
     x, scale, zero_point = e.values
-    out_type = zero_point.type
-    assert isinstance(out_type, IntegerType)
-    qmin, qmax = _range(out_type)
-    zp = b.convert(zero_point, f32)
     scaled = b.div(b.convert(x, f32), b.convert(scale, f32))
-    low, high = b.sub(b.const(float(qmin), f32), zp), b.sub(b.const(float(qmax), f32), zp)
-    is_nan = b.emit(arith.CmpfOp(scaled, scaled, "uno"))
-    clamped = b.select(is_nan, low, b.min(b.max(scaled, low), high))
-    return b.convert(b.add(b.emit(math.RoundEvenOp(clamped)), zp), out_type)
+    return _to_zero_point(b, scaled, b.convert(zero_point, f32), zero_point.type, nan_low=True)
 
 
 def dequantize(op, e: Element, tile) -> SSAValue:
@@ -57,14 +64,8 @@ def requantize(e: Element) -> SSAValue:
     rounded half to even, + y_zp (tiler_dialect.ops.integer.requantize)."""
     b = e.b
     acc, multiplier, zero_point = e.values
-    out_type = zero_point.type
-    assert isinstance(out_type, IntegerType)
-    qmin, qmax = _range(out_type)
-    zp = b.convert(zero_point, f32)
     scaled = b.mul(b.convert(acc, f32), b.convert(multiplier, f32))
-    low, high = b.sub(b.const(float(qmin), f32), zp), b.sub(b.const(float(qmax), f32), zp)
-    clamped = b.min(b.max(scaled, low), high)
-    return b.convert(b.add(b.emit(math.RoundEvenOp(clamped)), zp), out_type)
+    return _to_zero_point(b, scaled, b.convert(zero_point, f32), zero_point.type)
 
 
 # -- com.microsoft's requantizing element-wise ops (tiler_dialect/ops/qlinear.py) -------------
@@ -79,8 +80,6 @@ def _saturate(b, r: SSAValue, out_type: IntegerType) -> SSAValue:
 
 def qlinear_add(op, e: Element, tile) -> SSAValue:
     """sat(rint(fma(a, ra, fma(b, rb, fixed)))), each fused multiply-add rounded once."""
-    from tiler_dialect.ops.base import get_float
-
     b = e.b
     x, y = e.values
     p = op.properties
@@ -91,8 +90,6 @@ def qlinear_add(op, e: Element, tile) -> SSAValue:
 
 def qlinear_mul(op, e: Element, tile) -> SSAValue:
     """sat(rint(float32(float32((a - za)(b - zb)) * m) + zc))."""
-    from tiler_dialect.ops.base import get_float, get_int
-
     b = e.b
     x, y = e.values
     p = op.properties
@@ -103,20 +100,13 @@ def qlinear_mul(op, e: Element, tile) -> SSAValue:
 
 def requantize_linear(op, e: Element, tile) -> SSAValue:
     """quantize(dequantize(x, sx, zx), sy, zy), in float32 (onnxruntime's table)."""
-    from tiler_dialect.ops.base import get_float, get_int
-
     b = e.b
     (x,) = e.values
     p = op.properties
-    out_type = x.type
-    qmin, qmax = _range(out_type)
     real = b.mul(b.convert(b.sub(b.convert(x, i32), b.const(get_int(p, "x_zero_point"), i32)), f32),
                  b.const(get_float(p, "x_scale"), f32))
-    zp = b.const(float(get_int(p, "y_zero_point")), f32)
     scaled = b.div(real, b.const(get_float(p, "y_scale"), f32))
-    low, high = b.sub(b.const(float(qmin), f32), zp), b.sub(b.const(float(qmax), f32), zp)
-    clamped = b.min(b.max(scaled, low), high)
-    return b.convert(b.add(b.emit(math.RoundEvenOp(clamped)), zp), out_type)
+    return _to_zero_point(b, scaled, b.const(float(get_int(p, "y_zero_point")), f32), x.type)
 
 
 def widened(op, e: Element, tile) -> SSAValue:
@@ -126,15 +116,10 @@ def widened(op, e: Element, tile) -> SSAValue:
 
 def global_pool_epilogue(op, e: Element, count: int) -> SSAValue:
     """rint(clamp(float32(sum - zx N) * m, qmin - zy, qmax - zy)) + zy."""
-    from tiler_dialect.ops.base import get_float, get_int
-
     b = e.b
     (acc,) = e.values
     p = op.properties
-    out_type = op.outputs[0].type.element_type
-    qmin, qmax = _range(out_type)
     shifted = b.sub(acc, b.const(get_int(p, "x_zero_point") * count, i32))
     scaled = b.mul(b.convert(shifted, f32), b.const(get_float(p, "multiplier"), f32))
     zy = b.const(float(get_int(p, "y_zero_point")), f32)
-    clamped = b.min(b.max(scaled, b.sub(b.const(float(qmin), f32), zy)), b.sub(b.const(float(qmax), f32), zy))
-    return b.convert(b.add(b.emit(math.RoundEvenOp(clamped)), zy), out_type)
+    return _to_zero_point(b, scaled, zy, op.outputs[0].type.element_type)

@@ -479,22 +479,16 @@ LOWERINGS: dict[type[TilerOp], Lowering] = {
 # -- softmax and layer normalization: steps over a per-row scratch ------------------------
 
 
-def _scratch(
-    emitter: Emitter, tile: Tile, rows: list[int], element_type: Attribute | None = None
+def _scratch_buffer(
+    emitter: Emitter, tile: Tile, shape: list[int], sizes: Sequence[Index], element_type: Attribute, what: str
 ) -> tuple[memref.AllocOp, SSAValue]:
-    """A buffer for one value per row (the loop dims `rows`), in the output's level, of
-    the output's element type unless given: the alloc (placed by the caller outside any
-    loop; its leading dim counts its one copy, as a tile buffer's does) and the view of
-    this tile's rows."""
-    out = tile.op.outputs[0]
-    t = out.type
+    """A row-major buffer of `shape` (the largest tile's) in the output's level, named
+    `<op>: <what>`: the alloc (placed by the caller outside any loop; its leading dim
+    counts its one copy, as a tile buffer's does) and this tile's view of `sizes`."""
+    t = tile.op.outputs[0].type
     assert isinstance(t, MemRefType)
-    most = _largest_tile(out)
-    shape = [most[tile.kept[r]] for r in rows]
-    element_type = element_type or t.element_type
     alloc = memref.AllocOp.get(element_type, shape=[1, *shape], memory_space=t.memory_space)
-    alloc.attributes[NAME_ATTR] = StringAttr(f"{tile.op.node_name or tile.op.name}: scratch")
-    sizes = [tile.sizes[tile.kept[r]] for r in rows]
+    alloc.attributes[NAME_ATTR] = StringAttr(f"{tile.op.node_name or tile.op.name}: {what}")
     strides = [1] * len(shape)
     for i in range(len(shape) - 2, -1, -1):
         strides[i] = strides[i + 1] * shape[i + 1]
@@ -503,6 +497,18 @@ def _scratch(
     view = memref.SubviewOp.get(alloc.memref, [0] * (len(shape) + 1), [1, *sizes], [1] * (len(shape) + 1), view_type)
     emitter.emit(view)
     return alloc, view.result
+
+
+def _scratch(
+    emitter: Emitter, tile: Tile, rows: list[int], element_type: Attribute | None = None
+) -> tuple[memref.AllocOp, SSAValue]:
+    """A buffer for one value per row (the loop dims `rows`), of the output's element
+    type unless given."""
+    out = tile.op.outputs[0]
+    most = _largest_tile(out)
+    shape = [most[tile.kept[r]] for r in rows]
+    sizes = [tile.sizes[tile.kept[r]] for r in rows]
+    return _scratch_buffer(emitter, tile, shape, sizes, element_type or out.type.element_type, "scratch")  # type: ignore[attr-defined]
 
 
 def _largest_tile(view: SSAValue) -> list[int]:
@@ -605,24 +611,11 @@ def _lower_layer_norm(emitter: Emitter, tile: Tile) -> None:
 # -- QLinearConv and QLinearMatMul: an int32 sum in scratch, then the epilogue ----------
 
 
-def _output_scratch(emitter: Emitter, tile: Tile, element_type) -> tuple[memref.AllocOp, SSAValue]:
-    """A buffer shaped like the op's output tile (its largest one; this tile's view of
-    it), of `element_type`, in the output's level: the alloc to hoist, and the view."""
+def _output_scratch(emitter: Emitter, tile: Tile, element_type: Attribute, what: str) -> tuple[memref.AllocOp, SSAValue]:
+    """A buffer shaped like the op's output tile (its largest one; this tile's view of it)."""
     out = tile.op.outputs[0]
-    t = out.type
-    assert isinstance(t, MemRefType)
     most = _largest_tile(out)
-    alloc = memref.AllocOp.get(element_type, shape=[1, *most], memory_space=t.memory_space)
-    alloc.attributes[NAME_ATTR] = StringAttr(f"{tile.op.node_name or tile.op.name}: int32 sum")
-    sizes = [emitter.dim(out, r) for r in range(len(most))]
-    strides = [1] * len(most)
-    for i in range(len(most) - 2, -1, -1):
-        strides[i] = strides[i + 1] * most[i + 1]
-    view_shape = [s if isinstance(s, int) else DYNAMIC_INDEX for s in sizes]
-    view_type = MemRefType(element_type, view_shape, StridedLayoutAttr(strides, 0), t.memory_space)
-    view = memref.SubviewOp.get(alloc.memref, [0] * (len(most) + 1), [1, *sizes], [1] * (len(most) + 1), view_type)
-    emitter.emit(view)
-    return alloc, view.result
+    return _scratch_buffer(emitter, tile, most, [emitter.dim(out, r) for r in range(len(most))], element_type, what)
 
 
 def _lower_qlinear_contraction(emitter: Emitter, tile: Tile) -> None:
@@ -639,7 +632,7 @@ def _lower_qlinear_contraction(emitter: Emitter, tile: Tile) -> None:
     parallel = [d for d in tile.kept if desc.dims[d].kind == IterKind.PARALLEL]
     par_extents = [tile.sizes[d] for d in parallel]
     par_offsets = [tile.offsets[d] for d in parallel]
-    alloc, scratch = _output_scratch(emitter, tile, IntegerType(32))
+    alloc, scratch = _output_scratch(emitter, tile, IntegerType(32), "int32 sum")
     emitter.hoisted.append(alloc)
     out_access = desc.outputs[0]
     acc_parallel = Access(scratch, tile.forms(out_access, parallel))
@@ -669,7 +662,7 @@ def _lower_qlinear_global_pool(emitter: Emitter, tile: Tile) -> None:
     name = op.node_name or op.name
     count = pymath.prod(op.input_shapes[0][2:])
     parallel = [d for d in tile.kept if desc.dims[d].kind == IterKind.PARALLEL]
-    alloc, scratch = _output_scratch(emitter, tile, IntegerType(32))
+    alloc, scratch = _output_scratch(emitter, tile, IntegerType(32), "int32 sum")
     emitter.hoisted.append(alloc)
     fill(emitter, constant_of(emitter, 0, IntegerType(32)), scratch)
     x = _input_access(emitter, tile, op.inputs[0], desc.inputs[0], op.input_shapes[0])
@@ -701,7 +694,7 @@ def _lower_qlinear_softmax(emitter: Emitter, tile: Tile) -> None:
     f32_, f64_, i32_ = Float32Type(), Float64Type(), IntegerType(32)
     rows = [j for j, d in enumerate(tile.kept) if d != axis]
     sum_alloc, sums = _scratch(emitter, tile, rows, f32_)
-    t_alloc, table = _output_scratch(emitter, tile, f32_)
+    t_alloc, table = _output_scratch(emitter, tile, f32_, "exp table")
     emitter.hoisted.extend([sum_alloc, t_alloc])
     sum_rows = Access(sums, r.rows.forms)
     t = Access(table, r.y.forms)

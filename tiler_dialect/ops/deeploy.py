@@ -29,6 +29,7 @@ from xdsl.utils.exceptions import VerifyException
 from tiler_dialect.ops.base import Props, Shape, TilerOp, broadcast_shapes, get_bool, get_int
 from tiler_dialect.ops.contraction import MatMulBase
 from tiler_dialect.ops.elementwise import ElementwiseOp
+from tiler_dialect.ops.integer import is_8bit
 from tiler_dialect.ops.spatial import ConvBase, conv
 from tiler_dialect.ops.normalization import identity_description
 from tiler_dialect.tiling import OperandAccess, TilingDescription, broadcast_map, d, dims_map
@@ -46,10 +47,6 @@ def levels_type(n_levels: int, signed: bool) -> IntegerType:
 
 def _is_integer(t: Attribute) -> bool:
     return isinstance(t, IntegerType) and t.width.data in (8, 16, 32, 64)
-
-
-def _is_8bit(t: Attribute) -> bool:
-    return isinstance(t, IntegerType) and t.width.data == 8
 
 
 def _shift_of(div: int) -> int:
@@ -121,7 +118,7 @@ class RequantShiftOp(_Requantizing, ElementwiseOp):
 
 
 def _check_8bit(cls: type, x: Attribute, w: Attribute) -> None:
-    if not (_is_8bit(x) and _is_8bit(w)):
+    if not (is_8bit(x) and is_8bit(w)):
         raise VerifyException(f"{cls.name} takes 8-bit integer operands, got {x} and {w}")
 
 

@@ -38,7 +38,7 @@ from tiler_dialect.tiling import OperandAccess, TilingDescription, broadcast_map
 i32 = IntegerType(32)
 
 
-def _is_8bit(t: Attribute) -> bool:
+def is_8bit(t: Attribute) -> bool:
     return isinstance(t, IntegerType) and t.width.data == 8
 
 
@@ -46,7 +46,7 @@ def _requantized_type(multiplier: Attribute, y_zp: Attribute, *bias: Attribute) 
     """The result type of a requantizing op: its output zero point's (8-bit)."""
     if not isinstance(multiplier, AnyFloat):
         raise VerifyException(f"the multiplier must be a float, got {multiplier}")
-    if not _is_8bit(y_zp):
+    if not is_8bit(y_zp):
         raise VerifyException(f"the output zero point must be an 8-bit integer, got {y_zp}")
     if bias and bias[0] != i32:
         raise VerifyException(f"the bias must be i32, got {bias[0]}")
@@ -75,7 +75,7 @@ class _IntegerOperands:
     @classmethod
     def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
         x, w, x_zp, w_zp = element_types[:4]
-        if not (_is_8bit(x) and _is_8bit(w)):
+        if not (is_8bit(x) and is_8bit(w)):
             raise VerifyException(f"{cls.name} takes 8-bit integer operands, got {x} and {w}")
         if x_zp != x or w_zp != w:
             raise VerifyException("the zero points must have their operands' types")

@@ -28,13 +28,14 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr
 from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import Props, Shape, TilerOp, broadcast_shapes, get_float, get_int, normalize_axis
 from tiler_dialect.ops.elementwise import ElementwiseOp
+from tiler_dialect.ops.integer import is_8bit
 from tiler_dialect.ops.normalization import identity_description
 from tiler_dialect.ops.quantization import dequantize, quantize
 from tiler_dialect.ops.spatial import GlobalPoolBase
@@ -61,16 +62,28 @@ def _saturate_rne(r: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.clip(np.rint(np.nan_to_num(r, nan=0.0)), info.min, info.max).astype(dtype)
 
 
-def _is_8bit(t: Attribute) -> bool:
-    return isinstance(t, IntegerType) and t.width.data == 8
+class _EightBit:
+    """The ops of this module take 8-bit integers of one type and return that type."""
+
+    @classmethod
+    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+        first = element_types[0]
+        for t in element_types:
+            if not is_8bit(t) or t != first:
+                raise VerifyException(
+                    f"{cls.name} takes 8-bit integers of one type, got {', '.join(map(str, element_types))}"  # type: ignore[attr-defined]
+                )
+        return first
 
 
-def _check_8bit(cls: type, element_types: Sequence[Attribute]) -> Attribute:
-    first = element_types[0]
-    for t in element_types:
-        if not _is_8bit(t) or t != first:
-            raise VerifyException(f"{cls.name} takes 8-bit integers of one type, got {', '.join(map(str, element_types))}")
-    return first
+class _Binary(_EightBit, ElementwiseOp):
+    """ins(a, b), broadcast."""
+
+    NUM_INPUTS: ClassVar = (2, 2)
+
+    @classmethod
+    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+        return broadcast_shapes(*shapes)
 
 
 def _f32(props: Props, name: str) -> np.float32:
@@ -78,24 +91,15 @@ def _f32(props: Props, name: str) -> np.float32:
 
 
 @irdl_op_definition
-class QLinearAddOp(ElementwiseOp):
+class QLinearAddOp(_Binary):
     """ins(a, b), broadcast: onnxruntime's QLinearAdd with its scales folded into
     `a_ratio`, `b_ratio` and `fixed` (a is the operand onnxruntime calls the first after
     its swap of a broadcast first input)."""
 
     name = "tiler.qlinear_add"
-    NUM_INPUTS: ClassVar = (2, 2)
     a_ratio = prop_def(FloatAttr)
     b_ratio = prop_def(FloatAttr)
     fixed = prop_def(FloatAttr)
-
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
-        return broadcast_shapes(*shapes)
-
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
-        return _check_8bit(cls, element_types)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         p = self.properties
@@ -113,23 +117,14 @@ def qlinear_add_parameters(
 
 
 @irdl_op_definition
-class QLinearMulOp(ElementwiseOp):
+class QLinearMulOp(_Binary):
     """ins(a, b), broadcast: onnxruntime's QLinearMul, multiplier f32(f32(sa sb) / sc)."""
 
     name = "tiler.qlinear_mul"
-    NUM_INPUTS: ClassVar = (2, 2)
     multiplier = prop_def(FloatAttr)
     a_zero_point = prop_def(IntegerAttr)
     b_zero_point = prop_def(IntegerAttr)
     c_zero_point = prop_def(IntegerAttr)
-
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
-        return broadcast_shapes(*shapes)
-
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
-        return _check_8bit(cls, element_types)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         p = self.properties
@@ -139,7 +134,7 @@ class QLinearMulOp(ElementwiseOp):
 
 
 @irdl_op_definition
-class QLinearGlobalAveragePoolOp(GlobalPoolBase):
+class QLinearGlobalAveragePoolOp(_EightBit, GlobalPoolBase):
     """The mean over the spatial dims of 8-bit data, requantized: onnxruntime's integer
     QLinearGlobalAveragePool (also its QLinearAveragePool whose window is the image)."""
 
@@ -147,10 +142,6 @@ class QLinearGlobalAveragePoolOp(GlobalPoolBase):
     multiplier = prop_def(FloatAttr)
     x_zero_point = prop_def(IntegerAttr)
     y_zero_point = prop_def(IntegerAttr)
-
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
-        return _check_8bit(cls, element_types)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         p = self.properties
@@ -168,7 +159,7 @@ def global_pool_multiplier(x_scale: float, y_scale: float, count: int) -> float:
 
 
 @irdl_op_definition
-class QLinearSoftmaxOp(TilerOp):
+class QLinearSoftmaxOp(_EightBit, TilerOp):
     """onnxruntime's QLinearSoftmax (opset-13 form) along `axis`, with its lookup table."""
 
     name = "tiler.qlinear_softmax"
@@ -181,10 +172,6 @@ class QLinearSoftmaxOp(TilerOp):
     def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
         normalize_axis(get_int(props, "axis"), len(shapes[0]))
         return shapes[0]
-
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
-        return _check_8bit(cls, element_types)
 
     @property
     def axis_index(self) -> int:
@@ -215,7 +202,7 @@ class QLinearSoftmaxOp(TilerOp):
 
 
 @irdl_op_definition
-class RequantizeLinearOp(ElementwiseOp):
+class RequantizeLinearOp(_EightBit, ElementwiseOp):
     """8-bit data moved to another scale and zero point, as onnxruntime's QLinearConcat
     moves an input whose scale or zero point is not the output's (its 256-entry table is
     quantize(dequantize(x)) in float32)."""
@@ -226,10 +213,6 @@ class RequantizeLinearOp(ElementwiseOp):
     x_zero_point = prop_def(IntegerAttr)
     y_scale = prop_def(FloatAttr)
     y_zero_point = prop_def(IntegerAttr)
-
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
-        return _check_8bit(cls, element_types)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         p = self.properties
