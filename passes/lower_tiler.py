@@ -10,7 +10,9 @@ a split reduction's first tile initialising the output (to its bias, or the comb
 identity) and the others accumulating. Softmax and layer normalization take a few steps
 over a per-row scratch buffer, allocated in the compute level around the op's loop nest
 (allocate places it like any buffer). Reshape views become `memref.collapse_shape` and
-`memref.expand_shape`. Afterwards the module holds no tiler op.
+`memref.expand_shape`. Afterwards the module holds no tiler op, and no unsigned type
+(arith's integers are signless: the unsigned data's ops are the unsigned forms, and
+@main's unsigned arguments and results say so with `tiler.unsigned`; lowering/signless.py).
 
 `memory-spaces=integers` (run it last, after allocate) replaces every `#tiler.mem<"L">`
 memory space by the level's position in the hierarchy (the module's `tiler.levels`
@@ -28,8 +30,6 @@ from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import (
     ArrayAttr,
     IntegerAttr,
-    IntegerType,
-    Signedness,
     MemRefType,
     ModuleOp,
     NoneAttr,
@@ -51,6 +51,7 @@ from xdsl.rewriter import InsertPoint
 from tiler_dialect.attributes import HIERARCHY_ATTR_NAME, MemorySpaceAttr, hierarchy_of
 from tiler_dialect.ops import TilerOp
 from tiler_passes.lowering.ops import LoweringError, lower_compute
+from tiler_passes.lowering.signless import unsigned_to_signless
 from tiler_passes.lowering.views import dense_i64, reassociation
 from tiler_passes.options import OptionError, Options
 
@@ -142,22 +143,13 @@ class MemorySpaceToInteger(TypeConversionPattern):
         return MemRefType(typ.element_type, typ.get_shape(), typ.layout, IntegerAttr(self.levels.index(space.level.data), i64))
 
 
-def _unsigned(t) -> bool:
-    element = getattr(t, "element_type", None)
-    return isinstance(element, IntegerType) and element.signedness.data == Signedness.UNSIGNED
-
-
 def lower_tiler(module: ModuleOp) -> None:
     for op in module.walk():
         if isinstance(op, TilerOp) and not op.outputs and not (op.res and isinstance(op.res[0].type, MemRefType)):
             raise LoweringError(f"{op.display_name} works on tensors: lower-tiler needs buffers, run tile (or apply-tiles) first")
-        if isinstance(op, TilerOp) and any(_unsigned(v.type) for v in (*op.operands, *op.results)):
-            raise LoweringError(
-                f"{op.display_name} works on unsigned integers, which arith does not take (its integers are "
-                "signless): lower-tiler does not lower it"
-            )
     PatternRewriteWalker(LowerReshapeView(), apply_recursively=False).rewrite_module(module)
     PatternRewriteWalker(LowerComputeOp(), apply_recursively=False).rewrite_module(module)
+    unsigned_to_signless(module)
 
 
 def memory_spaces_to_integers(module: ModuleOp) -> None:

@@ -15,6 +15,10 @@ import numpy as np
 import pytest
 from conftest import FLOAT_MODELS as MODELS
 from conftest import run_tool, shared_path
+from quantized_graphs import GRAPHS as QUANTIZED_GRAPHS
+from deeploy_graphs import GRAPHS as DEEPLOY_GRAPHS
+from deeploy_graphs import assert_exact
+from deeploy_graphs import graph as deeploy_graph
 from tiling_helpers import random_inputs
 
 from xdsl.context import Context
@@ -182,14 +186,25 @@ def quantized(tmp_path_factory):
 INT8_MODELS = ["mlperf-tiny/kws_dscnn_float32.onnx", "mlperf-tiny/resnet8_float32.onnx"]
 
 
-@pytest.mark.parametrize("double", [True, False], ids=["double", "single"])
-@pytest.mark.parametrize("l1", [8 * KIB, 32 * KIB, 64 * KIB], ids=["8K", "32K", "64K"])
-@pytest.mark.parametrize("qoperator", [False, True], ids=["qdq", "qoperator"])
-@pytest.mark.parametrize("model", INT8_MODELS, ids=["kws", "resnet8"])
-def test_generated_c_of_int8_networks_equals_onnxruntime_exactly(quantized, model, qoperator, l1, double, tmp_path):
-    """KWS and ResNet-8 quantized by onnxruntime (int8 per channel), tiled, allocated, as
-    C: every output element equal to onnxruntime's integer kernels and to the executor."""
-    path = quantized(model, qoperator)
+# int8 per channel at every budget; uint8 per tensor (onnxruntime's other scheme) at one
+INT8_CASES = [
+    (model, qoperator, True, l1, double)
+    for model in INT8_MODELS for qoperator in (False, True) for l1 in (8 * KIB, 32 * KIB, 64 * KIB) for double in (True, False)
+] + [(model, qoperator, False, 32 * KIB, double) for model in INT8_MODELS for qoperator in (False, True) for double in (True, False)]
+
+
+def _int8_id(case) -> str:
+    model, qoperator, signed, l1, double = case
+    return "-".join([Path(model).stem.split("_")[0], "qoperator" if qoperator else "qdq", "s8" if signed else "u8",
+                     f"{l1 // KIB}K", "double" if double else "single"])
+
+
+@pytest.mark.parametrize("model, qoperator, signed, l1, double", INT8_CASES, ids=[_int8_id(c) for c in INT8_CASES])
+def test_generated_c_of_int8_networks_equals_onnxruntime_exactly(quantized, model, qoperator, signed, l1, double, tmp_path):
+    """KWS and ResNet-8 quantized by onnxruntime (int8 per channel, or uint8 per tensor),
+    tiled, allocated, as C: every output element equal to onnxruntime's integer kernels
+    and to the executor."""
+    path = quantized(model, qoperator, signed)
     module = allocated(path, l1, double)
     feeds = random_inputs(module, seed=9)
     options = ort.SessionOptions()
@@ -203,39 +218,49 @@ def test_generated_c_of_int8_networks_equals_onnxruntime_exactly(quantized, mode
         np.testing.assert_array_equal(value, want[name], err_msg=f"{name} against onnxruntime")
 
 
-def test_unsigned_and_deeploy_requantizing_ops_are_a_clear_error_for_now(quantized, tmp_path):
-    path = quantized(INT8_MODELS[0], False, signed=False)
-    code, _, err = run_tool(tiler_opt.main, [str(path), "--tile", "--allocate", "-t", "c", "-o", str(tmp_path / "k.c")])
-    assert code == 1 and "unsigned integers" in err and "Traceback" not in err, err
-    deeploy = shared_path("models", "deeploy-int/models/KeywordSpotting/network.onnx")
-    code, _, err = run_tool(tiler_opt.main, [str(deeploy), "--integer-graph", "--tile", "--allocate", "-t", "c", "-o", str(tmp_path / "d.c")])
-    assert code == 1 and "tiler.requantized_conv" in err and "Traceback" not in err, err
-    assert not list(tmp_path.glob("*.c"))
+# -- Deeploy's integer networks (../shared/models/deeploy-int) ----------------------------
+
+DEEPLOY_MODELS = [g for g in DEEPLOY_GRAPHS if g.startswith("models/")]
+DEEPLOY_KERNELS = [g for g in DEEPLOY_GRAPHS if g.startswith("kernels/")]
+# the networks at every budget, single and double buffered; each kernel at two corners
+DEEPLOY_CASES = [(g, l1, double) for g in DEEPLOY_MODELS for l1 in (8 * KIB, 32 * KIB, 64 * KIB) for double in (True, False)] + [
+    (g, l1, double) for g in DEEPLOY_KERNELS for l1, double in ((8 * KIB, False), (64 * KIB, True))
+]
 
 
-def _lowerable_quantized_graphs():
-    from quantized_graphs import GRAPHS
+@pytest.mark.parametrize("name, l1, double", DEEPLOY_CASES, ids=[f"{g}-{l1 // KIB}K-{'double' if d else 'single'}" for g, l1, d in DEEPLOY_CASES])
+def test_generated_c_of_deeploy_integer_graphs_equals_the_golden_outputs(name, l1, double, tmp_path):
+    """Every Deeploy integer graph (RequantShift and the convs and matmuls it fuses into,
+    iSoftmax, iRMSNorm, iHardswish, iNoNorm, uint8 data) as C: exactly Deeploy's golden
+    outputs and the executor's."""
+    path, types, feeds, golden = deeploy_graph(name)
+    module = import_onnx(path, MemoryHierarchy.fromSizes(l1=l1, l2=1024 * KIB), integer_inputs=types)
+    TilePass(double_buffer=double).apply(Context(), module)
+    AllocatePass().apply(Context(), module)
+    got = compile_and_run(module, tmp_path, feeds)
+    executed = execute(module, feeds)
+    for key, value in executed.items():
+        assert got[key].dtype == value.dtype, key
+        np.testing.assert_array_equal(got[key], value, err_msg=key)
+    assert_exact(got, golden)
 
-    from tiler_passes.lowering.ops import REQUANTIZING_OPS
 
-    for name, make in GRAPHS.items():
-        module = import_onnx(make()[0])
-        if any(isinstance(op, REQUANTIZING_OPS) for op in module.walk()) or "xui" in str(module):
-            continue  # not lowered yet (tested to be a diagnostic above)
-        yield name
-
-
-LOWERABLE_QUANTIZED = list(_lowerable_quantized_graphs())
+def test_tiler_opt_writes_c_of_a_deeploy_network(tmp_path):
+    model = shared_path("models", "deeploy-int/models/KeywordSpotting/network.onnx")
+    code, _, err = run_tool(tiler_opt.main, [str(model), "--integer-graph", "--tile", "--allocate", "-t", "c", "-o", str(tmp_path / "kws.c")])
+    assert code == 0, err
+    source = (tmp_path / "kws.c").read_text()
+    assert "int kws_run(" in source and source.count("static void ") >= 10
+    header = (tmp_path / "kws.h").read_text()
+    assert "input 0: input, uint8[1, 1, 49, 13]" in header and "output 0: output, int8[1, 12]" in header
 
 
 @pytest.mark.parametrize("double", [True, False], ids=["double", "single"])
-@pytest.mark.parametrize("name", LOWERABLE_QUANTIZED)
+@pytest.mark.parametrize("name", sorted(QUANTIZED_GRAPHS))
 def test_generated_c_of_integer_ops_equals_the_executor_exactly(name, double, tmp_path):
     """ConvInteger, MatMulInteger, Quantize/DequantizeLinear, QLinearConv and QLinearMatMul
     (their int32 sum in scratch, requantized in float32) as C: every element equal."""
-    from quantized_graphs import GRAPHS
-
-    model, feeds = GRAPHS[name]()
+    model, feeds = QUANTIZED_GRAPHS[name]()
     module = import_onnx(model, MemoryHierarchy.fromSizes(l1=160, l2=1 << 20))
     TilePass(double_buffer=double).apply(Context(), module)
     AllocatePass().apply(Context(), module)
@@ -244,10 +269,6 @@ def test_generated_c_of_integer_ops_equals_the_executor_exactly(name, double, tm
     for key, value in want.items():
         assert got[key].dtype == value.dtype
         np.testing.assert_array_equal(got[key], value, err_msg=key)
-
-
-def test_lowerable_quantized_graphs_include_the_requantizing_contractions():
-    assert {"qlinear_conv", "qdq_conv_weight_without_zero_point", "conv_integer", "matmul_integer"} <= set(LOWERABLE_QUANTIZED)
 
 
 @pytest.mark.parametrize("model", ["mlperf-tiny/kws_dscnn_float32.onnx", "mlperf-tiny/resnet8_float32.onnx"])

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from conftest import SHARED, run_tool, shared_path
+from conftest import run_tool
+from deeploy_graphs import GRAPHS, ROOT, assert_exact, graph
 from xdsl.context import Context
 
 from tiler_dialect import MemoryHierarchy
@@ -26,32 +27,6 @@ from tiler_tools.executor import execute
 from tiler_tools.onnx_frontend import import_onnx, minimal_integer_dtype, sample_input_types
 
 KIB = 1024
-ROOT = SHARED / "models" / "deeploy-int"
-GRAPHS = sorted(
-    [f"kernels/{p.name}" for p in (ROOT / "kernels").glob("*") if p.is_dir()]
-    + [f"models/{p.name}" for p in (ROOT / "models").glob("*") if p.is_dir()]
-)
-
-
-def _graph(name: str):
-    """(path, feeds, golden outputs) of a graph."""
-    folder = shared_path("models", "deeploy-int", *name.split("/"))
-    path = folder / "network.onnx"
-    with np.load(folder / "inputs.npz") as data:
-        samples = [data[k] for k in data.files]
-    model = onnx.load(path)
-    types = sample_input_types(model, samples)
-    feeds = {k: samples[i].astype(types[k]) for i, k in enumerate(types)}
-    with np.load(folder / "outputs.npz") as data:
-        golden = [data[k] for k in data.files]
-    return path, types, feeds, golden
-
-
-def _assert_exact(got: dict[str, np.ndarray], golden: list[np.ndarray]) -> None:
-    assert len(got) == len(golden)
-    for value, want in zip(got.values(), golden):
-        assert np.issubdtype(value.dtype, np.integer), value.dtype
-        np.testing.assert_array_equal(value.astype(np.int64), want.astype(np.int64).reshape(value.shape))
 
 
 def test_every_graph_of_the_folder_is_here():
@@ -62,19 +37,19 @@ def test_every_graph_of_the_folder_is_here():
 
 @pytest.mark.parametrize("name", GRAPHS)
 def test_integer_graph_equals_deeploys_golden_outputs(name):
-    path, types, feeds, golden = _graph(name)
+    path, types, feeds, golden = graph(name)
     module = import_onnx(path, integer_inputs=types)
-    _assert_exact(execute(module, feeds), golden)
+    assert_exact(execute(module, feeds), golden)
 
 
 @pytest.mark.parametrize("l1", [8 * KIB, 32 * KIB, 64 * KIB], ids=["8K", "32K", "64K"])
 @pytest.mark.parametrize("name", GRAPHS)
 def test_tiled_integer_graph_equals_deeploys_golden_outputs(name, l1):
-    path, types, feeds, golden = _graph(name)
+    path, types, feeds, golden = graph(name)
     module = import_onnx(path, MemoryHierarchy.fromSizes(l1=l1, l2=1024 * KIB), integer_inputs=types)
     TilePass().apply(Context(), module)
     AllocatePass().apply(Context(), module)
-    _assert_exact(execute(module, feeds), golden)
+    assert_exact(execute(module, feeds), golden)
 
 
 # -- what the import makes of them ----------------------------------------------------------
@@ -88,7 +63,7 @@ def _ops(module) -> list:
 def test_requant_shift_fuses_into_its_conv_or_gemm(name):
     """Every Conv and Gemm of these models ends in a RequantShift: each pair is one op,
     so no int32 tensor leaves an op except the residual adds' (Deeploy's Add is int32)."""
-    path, types, _, _ = _graph(name)
+    path, types, _, _ = graph(name)
     names = [op.name for op in _ops(import_onnx(path, integer_inputs=types))]
     assert "tiler.conv_integer" not in names and "tiler.matmul_integer" not in names
     assert names.count("tiler.requantized_conv") + names.count("tiler.requantized_matmul") >= 10
@@ -99,7 +74,7 @@ def test_requant_shift_fuses_into_its_conv_or_gemm(name):
 
 
 def test_tiled_requantized_conv_moves_8bit_data_and_keeps_its_sum_in_a_tile():
-    path, types, _, _ = _graph("models/KeywordSpotting")
+    path, types, _, _ = graph("models/KeywordSpotting")
     module = import_onnx(path, MemoryHierarchy.fromSizes(l1=8 * KIB, l2=1024 * KIB), integer_inputs=types)
     TilePass().apply(Context(), module)
     convs = [op for op in module.walk() if op.name == "tiler.requantized_conv"]
@@ -136,7 +111,7 @@ def test_sample_values_give_deeploys_types():
 
 
 def test_tiler_opt_types_an_integer_graph_from_its_sample_inputs(tmp_path):
-    path, _, _, _ = _graph("models/KeywordSpotting")
+    path, _, _, _ = graph("models/KeywordSpotting")
     code, out, err = run_tool(tiler_opt.main, [str(path), "--integer-graph", "--l1", "16K", "--tile", "-t", "summary"])
     assert code == 0, err
     assert "input uint8[1,1,49,13]" in out and "output int8[1,12]" in out
@@ -144,7 +119,7 @@ def test_tiler_opt_types_an_integer_graph_from_its_sample_inputs(tmp_path):
 
 
 def test_tiler_opt_needs_a_type_for_every_integer_input(tmp_path):
-    path, _, _, _ = _graph("kernels/Add_Regular")
+    path, _, _, _ = graph("kernels/Add_Regular")
     model = tmp_path / "network.onnx"
     model.write_bytes(Path(path).read_bytes())  # without its inputs.npz
     code, _, err = run_tool(tiler_opt.main, [str(model), "--integer-graph"])
@@ -158,13 +133,13 @@ def test_tiler_opt_needs_a_type_for_every_integer_input(tmp_path):
 
 
 def test_input_type_without_integer_graph_is_a_usage_error():
-    path, _, _, _ = _graph("kernels/Add_Regular")
+    path, _, _, _ = graph("kernels/Add_Regular")
     code, _, err = run_tool(tiler_opt.main, [str(path), "--input-type", "x=int8"])
     assert code == 2 and "--integer-graph" in err
 
 
 def test_a_float_graph_input_without_integers_is_a_clear_error():
-    path, _, _, _ = _graph("kernels/Add_Regular")
+    path, _, _, _ = graph("kernels/Add_Regular")
     model = onnx.load(path)
     samples = [np.full((1, 5, 5, 5), 0.5, np.float32)] * 2
     with pytest.raises(Exception, match="not integers"):
@@ -215,11 +190,11 @@ CI_CASES = [
 
 @pytest.mark.parametrize("name, l1, double_buffer", CI_CASES)
 def test_integer_graph_at_deeploys_ci_l1_sizes(name, l1, double_buffer):
-    path, types, feeds, golden = _graph(name)
+    path, types, feeds, golden = graph(name)
     module = import_onnx(path, MemoryHierarchy.fromSizes(l1=l1, l2=1024 * KIB), integer_inputs=types)
     TilePass(double_buffer=double_buffer).apply(Context(), module)
     AllocatePass().apply(Context(), module)
-    _assert_exact(execute(module, feeds), golden)
+    assert_exact(execute(module, feeds), golden)
 
 
 # -- bad integer graphs: a diagnostic each ---------------------------------------------------
@@ -229,7 +204,7 @@ from onnx import TensorProto, helper  # noqa: E402
 from tiler_tools.onnx_frontend import ImportFailure  # noqa: E402
 
 
-def _rq_graph(rq_attrs: dict, mul=(3.0,), weights=1.0, mul_input=False) -> onnx.ModelProto:
+def _rqgraph(rq_attrs: dict, mul=(3.0,), weights=1.0, mul_input=False) -> onnx.ModelProto:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])
     inits = [
@@ -251,13 +226,13 @@ def _rq_graph(rq_attrs: dict, mul=(3.0,), weights=1.0, mul_input=False) -> onnx.
 
 GOOD_RQ = {"div": 256, "n_levels": 256, "signed": 1}
 BAD_INTEGER_GRAPHS = {
-    "no div": (_rq_graph({"n_levels": 256, "signed": 1}), "attribute 'div' is required"),
-    "div not a power of two": (_rq_graph({**GOOD_RQ, "div": 3}), "div must be a power of two"),
-    "fractional weights": (_rq_graph(GOOD_RQ, weights=0.5), "not integers"),
-    "weights beyond int8": (_rq_graph(GOOD_RQ, weights=300.0), "beyond int8"),
-    "mul per nothing": (_rq_graph(GOOD_RQ, mul=(1.0, 2.0)), "neither per channel nor broadcast"),
-    "mul not a constant": (_rq_graph(GOOD_RQ, mul_input=True), "must be a constant"),
-    "text n_levels": (_rq_graph({**GOOD_RQ, "n_levels": "many"}), "must be an integer"),
+    "no div": (_rqgraph({"n_levels": 256, "signed": 1}), "attribute 'div' is required"),
+    "div not a power of two": (_rqgraph({**GOOD_RQ, "div": 3}), "div must be a power of two"),
+    "fractional weights": (_rqgraph(GOOD_RQ, weights=0.5), "not integers"),
+    "weights beyond int8": (_rqgraph(GOOD_RQ, weights=300.0), "beyond int8"),
+    "mul per nothing": (_rqgraph(GOOD_RQ, mul=(1.0, 2.0)), "neither per channel nor broadcast"),
+    "mul not a constant": (_rqgraph(GOOD_RQ, mul_input=True), "must be a constant"),
+    "text n_levels": (_rqgraph({**GOOD_RQ, "n_levels": "many"}), "must be an integer"),
 }
 
 
@@ -270,7 +245,7 @@ def test_a_bad_integer_graph_is_a_diagnostic(case):
 
 
 def test_the_good_graph_of_those_imports_and_requantizes():
-    module = import_onnx(_rq_graph(GOOD_RQ), integer_inputs={"x": "uint8"})
+    module = import_onnx(_rqgraph(GOOD_RQ), integer_inputs={"x": "uint8"})
     x = np.arange(32, dtype=np.uint8).reshape(1, 2, 4, 4) * 7
     got = next(iter(execute(module, {"x": x}).values()))
     acc = x.astype(np.int64).sum(axis=1, keepdims=True).repeat(3, axis=1)

@@ -381,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print_header(C_HEADER)
         for (name, label), module in allocated.items():
-            c_rows.append(measure_c(name, models[name], module, label))
+            # Deeploy's graphs: onnxruntime runs onnxruntime's int8 quantization of the same network
+            peer = models.get(f"{FLOAT_COUNTERPART[name]}-int8") if name in FLOAT_COUNTERPART else None
+            c_rows.append(measure_c(name, models[name], module, label, peer, integer_graph=name in DEEPLOY_INTEGER))
             print(c_row(c_rows[-1]), flush=True)
     suite: list[SuiteRow] = []
     suite_dir = shared_dir(args.shared) / "minimalloc"

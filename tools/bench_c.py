@@ -45,8 +45,9 @@ C_HEADER = "| model | memory | C run ms | onnxruntime ms | ratio (C / ort) | .te
 def c_row(r: CRow) -> str:
     if r.note:
         return f"| {r.model} | {r.config} | - | - | - | - | - | - ({r.note}) |"
+    ort = f"{r.ort_seconds * 1e3:.3f} | {r.ratio:.2f}x" if r.ort_seconds else "- | -"
     return (
-        f"| {r.model} | {r.config} | {r.c_seconds * 1e3:.3f} | {r.ort_seconds * 1e3:.3f} | {r.ratio:.2f}x "
+        f"| {r.model} | {r.config} | {r.c_seconds * 1e3:.3f} | {ort} "
         f"| {r.text_bytes:,} | {r.const_bytes:,} | {r.arena_bytes:,} |"
     )
 
@@ -77,8 +78,11 @@ def _onnxruntime_seconds(path: Path, feeds: dict) -> float:
     return (time.perf_counter() - start) / REPEATS
 
 
-def measure_c(name: str, path: Path, module, config_label: str) -> CRow:
-    """`module`: the allocated IR of `path` at this configuration."""
+def measure_c(name: str, path: Path, module, config_label: str, peer: Path | None = None, integer_graph: bool = False) -> CRow:
+    """`module`: the allocated IR of `path` at this configuration. onnxruntime runs
+    `peer` instead of `path` where given (on its own random inputs): the same network in a
+    form onnxruntime runs, for Deeploy's integer graphs (its custom ops are not
+    onnxruntime's); with `peer` None for such a graph, the row has no onnxruntime time."""
     from xdsl.utils.exceptions import DiagnosticException
 
     from tiler_dialect.ops import element_dtype
@@ -89,15 +93,8 @@ def measure_c(name: str, path: Path, module, config_label: str) -> CRow:
 
     try:
         program = emit_c(module, "net")
-    except (CTargetError, DiagnosticException) as e:  # e.g. the lowering's requantizing ops
-        message = str(e)
-        if "unsigned integers" in message:
-            reason = "uint8 data: not lowered yet"
-        elif "not lowered to linalg yet" in message:
-            reason = "requantizing op not lowered yet"
-        else:
-            reason = message.splitlines()[0][:80]
-        return CRow(name, config_label, 0.0, 0.0, 0, 0, 0, note=reason)
+    except (CTargetError, DiagnosticException) as e:  # an op or type the C target does not take
+        return CRow(name, config_label, 0.0, 0.0, 0, 0, 0, note=str(e).splitlines()[0][:80])
     feeds = random_inputs([(n, t.get_shape(), element_dtype(t.element_type)) for n, t in signature(module)[0]], 0)
     with tempfile.TemporaryDirectory(prefix="tiler-bench-c-") as tmp:
         folder = Path(tmp)
@@ -114,4 +111,18 @@ def measure_c(name: str, path: Path, module, config_label: str) -> CRow:
     levels = re.compile(r"^\.l\d+$")
     arenas = sum(v for k, v in sections.items() if levels.match(k))
     consts = sum(v for k, v in sections.items() if k.startswith(".rodata") or (k.startswith(".l") and k.endswith(".rodata")))
-    return CRow(name, config_label, c_seconds or 0.0, _onnxruntime_seconds(path, feeds), sections.get(".text", 0), consts, arenas)
+    if peer is not None:
+        ort_seconds = _onnxruntime_seconds(peer, _onnx_random_inputs(peer))
+    else:
+        ort_seconds = 0.0 if integer_graph else _onnxruntime_seconds(path, feeds)
+    return CRow(name, config_label, c_seconds or 0.0, ort_seconds, sections.get(".text", 0), consts, arenas)
+
+
+def _onnx_random_inputs(path: Path) -> dict:
+    from tiler_tools.executor import signature
+    from tiler_tools.onnx_frontend import import_onnx
+    from tiler_dialect.ops import element_dtype
+    from tiler_tools.tiler_run import random_inputs
+
+    module = import_onnx(path)
+    return random_inputs([(n, t.get_shape(), element_dtype(t.element_type)) for n, t in signature(module)[0]], 0)

@@ -23,8 +23,15 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 
+def is_unsigned(t: Attribute) -> bool:
+    """An unsigned integer type: its values compare, divide and convert as unsigned
+    (the lowering makes every type signless at its end, see lower_tiler.py)."""
+    return isinstance(t, IntegerType) and t.signedness.data == Signedness.UNSIGNED
+
+
 class Body:
-    """Appends ops to `block`; values are SSA values of scalar (or index) type."""
+    """Appends ops to `block`; values are SSA values of scalar (or index) type. Unsigned
+    integers take the unsigned forms of division, min, max, comparison and conversion."""
 
     def __init__(self, block: Block):
         self.block = block
@@ -66,9 +73,11 @@ class Body:
 
     # -- arithmetic, float or integer by operand type ------------------------------------
 
-    def _binary(self, a: SSAValue, b: SSAValue, float_op, int_op) -> SSAValue:
+    def _binary(self, a: SSAValue, b: SSAValue, float_op, int_op, unsigned_op=None) -> SSAValue:
         if isinstance(a.type, AnyFloat):
             return self.emit(float_op(a, b))
+        if unsigned_op is not None and is_unsigned(a.type):
+            return self.emit(unsigned_op(a, b))
         return self.emit(int_op(a, b))
 
     def add(self, a, b):
@@ -81,15 +90,15 @@ class Body:
         return self._binary(a, b, arith.MulfOp, arith.MuliOp)
 
     def div(self, a, b):
-        """Float division; signed integer division truncating toward zero (C, ONNX)."""
-        return self._binary(a, b, arith.DivfOp, arith.DivSIOp)
+        """Float division; integer division truncating toward zero (C, ONNX)."""
+        return self._binary(a, b, arith.DivfOp, arith.DivSIOp, arith.DivUIOp)
 
     def max(self, a, b):
         """Maximum; NaN wins for floats (as numpy's maximum)."""
-        return self._binary(a, b, arith.MaximumfOp, arith.MaxSIOp)
+        return self._binary(a, b, arith.MaximumfOp, arith.MaxSIOp, arith.MaxUIOp)
 
     def min(self, a, b):
-        return self._binary(a, b, arith.MinimumfOp, arith.MinSIOp)
+        return self._binary(a, b, arith.MinimumfOp, arith.MinSIOp, arith.MinUIOp)
 
     def neg(self, a):
         if isinstance(a.type, AnyFloat):
@@ -97,13 +106,25 @@ class Body:
         return self.sub(self.const(0, a.type), a)
 
     def floordiv(self, a, b):
+        """Signed division rounding toward minus infinity."""
         return self.emit(arith.FloorDivSIOp(a, b))
+
+    def shl(self, a, b):
+        """a * 2^b (b non-negative, below the width)."""
+        return self.emit(arith.ShLIOp(a, b))
+
+    def shr(self, a, b):
+        """floor(a / 2^b): an arithmetic shift (b non-negative, below the width)."""
+        return self.emit(arith.ShRSIOp(a, b))
 
     def select(self, cond, a, b):
         return self.emit(arith.SelectOp(cond, a, b))
 
     def cmp(self, a, b, predicate: str) -> SSAValue:
-        """Signed integer/index comparison ("slt", "sge", "eq", ...)."""
+        """Integer/index comparison ("slt", "sge", "eq", ...; of unsigned integers, the
+        unsigned predicate)."""
+        if is_unsigned(a.type) and predicate[0] == "s":
+            predicate = "u" + predicate[1:]
         return self.emit(arith.CmpiOp(a, b, predicate))
 
     def and_(self, a, b):
@@ -134,12 +155,14 @@ class Body:
                 return self.emit(arith.ExtFOp(a, t))
             return self.emit(arith.TruncFOp(a, t))
         if isinstance(s, IntegerType) and isinstance(t, AnyFloat):
-            return self.emit(arith.SIToFPOp(a, t))
+            return self.emit((arith.UIToFPOp if is_unsigned(s) else arith.SIToFPOp)(a, t))
         if isinstance(s, AnyFloat) and isinstance(t, IntegerType):
-            return self.emit(arith.FPToSIOp(a, t))
+            return self.emit((arith.FPToUIOp if is_unsigned(t) else arith.FPToSIOp)(a, t))
         if isinstance(s, IntegerType) and isinstance(t, IntegerType):
             if s.width.data < t.width.data:
-                return self.emit(arith.ExtSIOp(a, t))
+                return self.emit((arith.ExtUIOp if is_unsigned(s) else arith.ExtSIOp)(a, t))
+            if s.width.data == t.width.data:  # a change of signedness only: the same bits
+                return self.emit(arith.BitcastOp(a, t))
             return self.emit(arith.TruncIOp(a, t))
         raise ValueError(f"no conversion from {s} to {t}")
 

@@ -11,6 +11,7 @@ from xdsl.ir import Attribute, SSAValue
 
 from tiler_dialect.ops.base import get_float, get_int
 
+from tiler_passes.lowering.body import is_unsigned
 from tiler_passes.lowering.structured import Element
 
 i32 = IntegerType(32)
@@ -18,6 +19,8 @@ i32 = IntegerType(32)
 
 def _range(t: IntegerType) -> tuple[int, int]:
     bits = t.width.data
+    if is_unsigned(t):
+        return 0, (1 << bits) - 1
     return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
 
 

@@ -25,6 +25,7 @@ from xdsl.ir import Operation, SSAValue
 
 from tiler_dialect.ops import ConvOp, GemmOp, MatMulOp, MaxPoolOp, TilerOp, TransposeOp
 from tiler_dialect.ops.base import get_bool, get_float, get_int, get_ints
+from tiler_passes.lowering.body import is_unsigned
 from tiler_passes.lowering.structured import SHAPE_ONLY_ATTR, Access
 from tiler_passes.lowering.views import with_unit_dim_after
 
@@ -67,7 +68,8 @@ def named_op(op: TilerOp, inputs: Sequence[Access], out: SSAValue) -> list[Opera
             strides=_pair(win.strides), dilations=_pair(win.dilations),
         )
         return [*views, conv]
-    if isinstance(op, MaxPoolOp) and _rank(buffers[0]) == 4:
+    if isinstance(op, MaxPoolOp) and _rank(buffers[0]) == 4 and not is_unsigned(buffers[0].type.element_type):  # type: ignore[attr-defined]
+        # (upstream's pooling_nchw_max compares signed; unsigned data stays generic)
         win = op.window
         element = buffers[0].type.element_type  # type: ignore[attr-defined]
         window = memref.AllocaOp.get(element, shape=list(win.kernel))

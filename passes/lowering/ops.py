@@ -37,6 +37,7 @@ from tiler_dialect.ops import (
     AddOp,
     AveragePoolOp,
     BatchNormOp,
+    CastOp,
     ClipOp,
     ConcatOp,
     ConvIntegerOp,
@@ -60,6 +61,7 @@ from tiler_dialect.ops import (
     QLinearMatMulOp,
     QuantizeLinearOp,
     ReduceMeanOp,
+    ReduceSumOp,
     ReluOp,
     SigmoidOp,
     SliceOp,
@@ -71,7 +73,15 @@ from tiler_dialect.ops import (
     TransposeOp,
 )
 from tiler_dialect.ops.base import get_bool, get_float, get_int, get_ints
-from tiler_dialect.ops.deeploy import DEEPLOY_OPS
+from tiler_dialect.ops.deeploy import (
+    IntegerHardswishOp,
+    IntegerNoNormOp,
+    IntegerRMSNormOp,
+    IntegerSoftmaxOp,
+    RequantizedConvOp,
+    RequantizedMatMulOp,
+    RequantShiftOp,
+)
 from tiler_dialect.ops.qlinear import (
     QLinearAddOp,
     QLinearGlobalAveragePoolOp,
@@ -80,15 +90,10 @@ from tiler_dialect.ops.qlinear import (
     RequantizeLinearOp,
 )
 from tiler_dialect.tiling import IterKind, LinearForm, OutOfBounds, TilingDescription, linear_form
-from tiler_passes.lowering import integer
+from tiler_passes.lowering import deeploy, integer
 from tiler_passes.lowering.body import Body
 from tiler_passes.lowering.named import named_op
 from tiler_passes.lowering.structured import Access, Element, Emitter, Index, constant_of, fill, generic
-
-REQUANTIZING_OPS = DEEPLOY_OPS
-"""The 8-bit ops with a requantizing epilogue that the lowering refuses for now: Deeploy's
-(onnxruntime's QLinear ops have steps of their own or formulas)."""
-
 
 class LoweringError(DiagnosticException):
     """An op this lowering cannot express (named in the message)."""
@@ -191,18 +196,15 @@ def lower_compute(op: TilerOp) -> Emitter:
     """The ops that compute what `op` (memref form) computes, in `.ops`; in `.hoisted`,
     scratch buffers to allocate around the op's whole loop nest."""
     special = _SPECIAL.get(type(op))
+    if special is None and not isinstance(op.outputs[0].type.element_type, AnyFloat):  # type: ignore[attr-defined]
+        special = _INTEGER_SPECIAL.get(type(op))
     if special is not None:
         emitter = Emitter()
         special(emitter, tile_of(op))
         return emitter
     lowering = LOWERINGS.get(type(op))
     if lowering is None:
-        if isinstance(op, REQUANTIZING_OPS):
-            raise LoweringError(
-                f"{op.display_name}: {op.name} is not lowered to linalg yet (it requantizes: an int32 "
-                "sum kept in a scratch buffer until the epilogue, or float32 rounding steps)"
-            )
-        raise LoweringError(f"{op.name} has no lowering to linalg")
+        raise LoweringError(f"{op.display_name}: {op.name} has no lowering to linalg")
     tile = tile_of(op)
     desc = tile.desc
     emitter = Emitter()
@@ -472,6 +474,11 @@ LOWERINGS: dict[type[TilerOp], Lowering] = {
     QLinearAddOp: Lowering(integer.qlinear_add),
     QLinearMulOp: Lowering(integer.qlinear_mul),
     RequantizeLinearOp: Lowering(integer.requantize_linear),
+    ReduceSumOp: Lowering(_copy, "add"),
+    CastOp: Lowering(lambda op, e, tile: e.b.convert(e.values[0], op.properties["to"])),
+    RequantShiftOp: Lowering(deeploy.requant_shift),
+    IntegerHardswishOp: Lowering(deeploy.hardswish),
+    IntegerNoNormOp: Lowering(deeploy.no_norm),
 }
 """QLinearConv and QLinearMatMul have steps of their own (_lower_qlinear_contraction)."""
 
@@ -546,12 +553,14 @@ class RowSteps:
         return self.scratch.type.element_type  # type: ignore[attr-defined]
 
 
-def _row_steps(emitter: Emitter, tile: Tile, axes: set[int]) -> RowSteps:
+def _row_steps(emitter: Emitter, tile: Tile, axes: set[int], element_type: Attribute | None = None) -> RowSteps:
+    """The steps' loops over the row axes `axes`, with a per-row scratch of
+    `element_type` (the output's by default)."""
     op = tile.op
     rows = [j for j, d in enumerate(tile.kept) if d not in axes]
     out_shape = op.output_shape
     whole = [LinearForm(((tile.position[i], 1),), 0) if out_shape[i] > 1 else LinearForm((), 0) for i in range(len(out_shape))]
-    alloc, scratch = _scratch(emitter, tile, rows)
+    alloc, scratch = _scratch(emitter, tile, rows, element_type)
     emitter.hoisted.append(alloc)
     return RowSteps(
         iterators=["reduction" if d in axes else "parallel" for d in tile.kept],
@@ -618,16 +627,19 @@ def _output_scratch(emitter: Emitter, tile: Tile, element_type: Attribute, what:
     return _scratch_buffer(emitter, tile, most, [emitter.dim(out, r) for r in range(len(most))], element_type, what)
 
 
-def _lower_qlinear_contraction(emitter: Emitter, tile: Tile) -> None:
-    """acc = bias (or 0); acc += (x - x_zp)(w - w_zp) over the tile's whole reduction (it
-    is never split); y = requantize(acc, multiplier, y_zp). The int32 sum lives in a
-    scratch buffer shaped like the output tile, only for the tile's duration."""
+def _lower_integer_contraction(
+    emitter: Emitter, tile: Tile, terms: int, bias: int | None, params: Sequence[int],
+    product: Callable[[TilerOp, Element, Tile], SSAValue], epilogue: Callable[[TilerOp, Element], SSAValue],
+) -> None:
+    """acc = the bias input (or 0); acc += product(inputs[:terms]) over the tile's whole
+    reduction (it is never split); y = epilogue(acc, *inputs[params]). The int32 sum lives
+    in a scratch buffer shaped like the output tile, only for the tile's duration."""
     op = tile.op
     desc = tile.desc
     name = op.node_name or op.name
     inputs = [
         _input_access(emitter, tile, buffer, access, shape)
-        for buffer, access, shape in zip(op.inputs, desc.inputs, op.input_shapes)
+        for buffer, access, shape in zip(op.inputs[:terms], desc.inputs, op.input_shapes)
     ]
     parallel = [d for d in tile.kept if desc.dims[d].kind == IterKind.PARALLEL]
     par_extents = [tile.sizes[d] for d in parallel]
@@ -636,45 +648,126 @@ def _lower_qlinear_contraction(emitter: Emitter, tile: Tile) -> None:
     emitter.hoisted.append(alloc)
     out_access = desc.outputs[0]
     acc_parallel = Access(scratch, tile.forms(out_access, parallel))
-    if len(op.inputs) > 6:  # the bias starts the sum
-        bias = Access(op.inputs[6], tile.forms(desc.inputs[6], parallel))
-        generic(emitter, ["parallel"] * len(parallel), par_extents, [bias], [acc_parallel],
+    if bias is not None and len(op.inputs) > bias:  # the bias starts the sum
+        start = Access(op.inputs[bias], tile.forms(desc.inputs[bias], parallel))
+        generic(emitter, ["parallel"] * len(parallel), par_extents, [start], [acc_parallel],
                 lambda e: [e.values[0]], par_offsets, f"{name}: bias")
     else:
         fill(emitter, constant_of(emitter, 0, IntegerType(32)), scratch)
     iterators = ["parallel" if desc.dims[d].kind == IterKind.PARALLEL else "reduction" for d in tile.kept]
     generic(
-        emitter, iterators, [tile.sizes[d] for d in tile.kept], inputs[:4], [Access(scratch, tile.forms(out_access))],
-        lambda e: [e.b.add(e.out[0], integer.shifted_product(op, e, tile))],
+        emitter, iterators, [tile.sizes[d] for d in tile.kept], inputs, [Access(scratch, tile.forms(out_access))],
+        lambda e: [e.b.add(e.out[0], product(op, e, tile))],
         [tile.offsets[d] for d in tile.kept], f"{name}: int32 sum",
     )
-    params = [Access(v, tile.forms(a, parallel)) for v, a in zip(op.inputs[4:6], desc.inputs[4:6])]
-    generic(emitter, ["parallel"] * len(parallel), par_extents, [acc_parallel, *params],
+    extra = [Access(op.inputs[i], tile.forms(desc.inputs[i], parallel)) for i in params]
+    generic(emitter, ["parallel"] * len(parallel), par_extents, [acc_parallel, *extra],
             [Access(op.outputs[0], tile.forms(out_access, parallel))],
-            lambda e: [integer.requantize(e)], par_offsets, f"{name}: requantize")
+            lambda e: [epilogue(op, e)], par_offsets, f"{name}: requantize")
 
 
-def _lower_qlinear_global_pool(emitter: Emitter, tile: Tile) -> None:
-    """acc = sum(x) in int32 over the whole image (never split), in scratch; then the
-    requantizing epilogue with the image's element count."""
+def _lower_qlinear_contraction(emitter: Emitter, tile: Tile) -> None:
+    """QLinearConv, QLinearMatMul: ins(x, w, x_zp, w_zp, multiplier, y_zp[, bias])."""
+    _lower_integer_contraction(emitter, tile, 4, 6, (4, 5), integer.shifted_product, lambda op, e: integer.requantize(e))
+
+
+def _lower_requantized_contraction(emitter: Emitter, tile: Tile) -> None:
+    """Deeploy's RequantizedConv and RequantizedMatMul: ins(x, w, mul, add)."""
+    _lower_integer_contraction(emitter, tile, 2, None, (2, 3), deeploy.product, deeploy.requantize_sum)
+
+
+def _lower_integer_sum(
+    emitter: Emitter, tile: Tile, accumulator: IntegerType, epilogue: Callable[[Element], SSAValue]
+) -> None:
+    """acc = sum(x) over the tile's whole reduction (never split), in a scratch of
+    `accumulator` integers shaped like the output tile; then y = epilogue(acc)."""
     op = tile.op
     desc = tile.desc
     name = op.node_name or op.name
-    count = pymath.prod(op.input_shapes[0][2:])
     parallel = [d for d in tile.kept if desc.dims[d].kind == IterKind.PARALLEL]
-    alloc, scratch = _output_scratch(emitter, tile, IntegerType(32), "int32 sum")
+    alloc, scratch = _output_scratch(emitter, tile, accumulator, f"{accumulator} sum")
     emitter.hoisted.append(alloc)
-    fill(emitter, constant_of(emitter, 0, IntegerType(32)), scratch)
+    fill(emitter, constant_of(emitter, 0, accumulator), scratch)
     x = _input_access(emitter, tile, op.inputs[0], desc.inputs[0], op.input_shapes[0])
     iterators = ["parallel" if desc.dims[d].kind == IterKind.PARALLEL else "reduction" for d in tile.kept]
     generic(emitter, iterators, [tile.sizes[d] for d in tile.kept], [x], [Access(scratch, tile.forms(desc.outputs[0]))],
-            lambda e: [e.b.add(e.out[0], integer.widened(op, e, tile))], [tile.offsets[d] for d in tile.kept],
-            f"{name}: int32 sum")
+            lambda e: [e.b.add(e.out[0], e.b.convert(e.values[0], accumulator))], [tile.offsets[d] for d in tile.kept],
+            f"{name}: sum")
     generic(emitter, ["parallel"] * len(parallel), [tile.sizes[d] for d in parallel],
             [Access(scratch, tile.forms(desc.outputs[0], parallel))],
             [Access(op.outputs[0], tile.forms(desc.outputs[0], parallel))],
-            lambda e: [integer.global_pool_epilogue(op, e, count)], [tile.offsets[d] for d in parallel],
-            f"{name}: requantize")
+            lambda e: [epilogue(e)], [tile.offsets[d] for d in parallel], f"{name}: mean")
+
+
+def _lower_qlinear_global_pool(emitter: Emitter, tile: Tile) -> None:
+    """The int32 sum over the whole image, then the requantizing epilogue with the
+    image's element count."""
+    op = tile.op
+    count = pymath.prod(op.input_shapes[0][2:])
+    _lower_integer_sum(emitter, tile, IntegerType(32), lambda e: integer.global_pool_epilogue(op, e, count))
+
+
+def _lower_integer_mean(emitter: Emitter, tile: Tile) -> None:
+    """An integer mean: the int64 sum, divided once, rounded as the op's `rounding` says
+    (a float mean sums each term divided by the count, the generic reduction)."""
+    op = tile.op
+    assert isinstance(op, ReduceMeanOp)
+    out_type = op.outputs[0].type.element_type  # type: ignore[attr-defined]
+    count = _reduce_count(op)
+    _lower_integer_sum(emitter, tile, IntegerType(64), lambda e: deeploy.integer_mean(op.rounding_mode, e.b, e.values[0], count, out_type))
+
+
+def _lower_integer_softmax(emitter: Emitter, tile: Tile) -> None:
+    """Deeploy's iSoftmax per row (the last axis): the max; y = its integer exp
+    (deeploy.softmax_term) in an int64 scratch; the int64 sum of y; out = floor(y (n - 1)
+    / sum)."""
+    op = tile.op
+    axis = len(op.output_shape) - 1
+    x_type = op.inputs[0].type.element_type  # type: ignore[attr-defined]
+    r = _row_steps(emitter, tile, {axis}, x_type)  # its scratch holds the row's max
+    i64_ = IntegerType(64)
+    rows = [j for j, d in enumerate(tile.kept) if d != axis]
+    sum_alloc, sums = _scratch(emitter, tile, rows, i64_)
+    y_alloc, ys = _output_scratch(emitter, tile, i64_, "int64 exp")
+    emitter.hoisted.extend([sum_alloc, y_alloc])
+    sum_rows, y = Access(sums, r.rows.forms), Access(ys, r.y.forms)
+    fill(emitter, constant_of(emitter, float("-inf"), x_type), r.scratch)
+    generic(emitter, r.iterators, r.extents, [r.x], [r.rows], lambda e: [e.b.max(e.out[0], e.values[0])], doc=f"{r.name}: max")
+    generic(emitter, r.parallel, r.extents, [r.x, r.rows], [y],
+            lambda e: [deeploy.softmax_term(op, e.b, *e.values)], doc=f"{r.name}: exp")
+    fill(emitter, constant_of(emitter, 0, i64_), sums)
+    generic(emitter, r.iterators, r.extents, [y], [sum_rows], lambda e: [e.b.add(e.out[0], e.values[0])], doc=f"{r.name}: sum")
+    out_type = op.outputs[0].type.element_type  # type: ignore[attr-defined]
+    generic(emitter, r.parallel, r.extents, [y, sum_rows], [r.y],
+            lambda e: [deeploy.softmax_output(op, e.b, *e.values, out_type)], doc=f"{r.name}: normalize")
+
+
+def _lower_integer_rms_norm(emitter: Emitter, tile: Tile) -> None:
+    """Deeploy's iRMSNorm per row (the last axis): the int64 sum of x^2; std =
+    isqrt(sum / L + 1); out = clamp(trunc(x w / std) >> log2(D))."""
+    op = tile.op
+    axis = len(op.output_shape) - 1
+    i64_ = IntegerType(64)
+    r = _row_steps(emitter, tile, {axis}, i64_)  # its scratch holds the sum, then std
+    rows = [j for j, d in enumerate(tile.kept) if d != axis]
+    std_alloc, stds = _scratch(emitter, tile, rows, i64_)
+    emitter.hoisted.append(std_alloc)
+    std_rows = Access(stds, r.rows.forms)
+    weight = Access(op.inputs[1], tile.forms(tile.desc.inputs[1]))
+    length = op.output_shape[axis]
+    fill(emitter, constant_of(emitter, 0, i64_), r.scratch)
+    generic(emitter, r.iterators, r.extents, [r.x], [r.rows],
+            lambda e: [e.b.add(e.out[0], deeploy.square(op, e.b, e.values[0]))], doc=f"{r.name}: sum of squares")
+    generic(emitter, ["parallel"] * len(rows), [r.extents[j] for j in rows], [Access(r.scratch, _identity_forms(len(rows)))],
+            [Access(stds, _identity_forms(len(rows)))], lambda e: [deeploy.rms_std(op, e.b, e.values[0], length)],
+            doc=f"{r.name}: std")
+    out_type = op.outputs[0].type.element_type  # type: ignore[attr-defined]
+    generic(emitter, r.parallel, r.extents, [r.x, weight, std_rows], [r.y],
+            lambda e: [deeploy.rms_output(op, e.b, *e.values, out_type)], doc=f"{r.name}: normalize")
+
+
+def _identity_forms(rank: int) -> list[LinearForm]:
+    return [LinearForm(((j, 1),), 0) for j in range(rank)]
 
 
 def _lower_qlinear_softmax(emitter: Emitter, tile: Tile) -> None:
@@ -698,8 +791,7 @@ def _lower_qlinear_softmax(emitter: Emitter, tile: Tile) -> None:
     emitter.hoisted.extend([sum_alloc, t_alloc])
     sum_rows = Access(sums, r.rows.forms)
     t = Access(table, r.y.forms)
-    qmin = -(1 << (r.element_type.width.data - 1))
-    fill(emitter, constant_of(emitter, qmin, r.element_type), r.scratch)
+    fill(emitter, constant_of(emitter, float("-inf"), r.element_type), r.scratch)  # the type's minimum
     generic(emitter, r.iterators, r.extents, [r.x], [r.rows], lambda e: [e.b.max(e.out[0], e.values[0])], doc=f"{r.name}: max")
 
     def exp_term(e: Element) -> list[SSAValue]:
@@ -731,4 +823,13 @@ _SPECIAL: dict[type[TilerOp], Callable[[Emitter, Tile], None]] = {
     QLinearMatMulOp: _lower_qlinear_contraction,
     QLinearGlobalAveragePoolOp: _lower_qlinear_global_pool,
     QLinearSoftmaxOp: _lower_qlinear_softmax,
+    RequantizedConvOp: _lower_requantized_contraction,
+    RequantizedMatMulOp: _lower_requantized_contraction,
+    IntegerSoftmaxOp: _lower_integer_softmax,
+    IntegerRMSNormOp: _lower_integer_rms_norm,
 }
+
+_INTEGER_SPECIAL: dict[type[TilerOp], Callable[[Emitter, Tile], None]] = {
+    ReduceMeanOp: _lower_integer_mean,
+}
+"""Ops whose integer form takes steps of their own (the float form is in LOWERINGS)."""

@@ -335,7 +335,7 @@ class CEmitter:
             self.global_pointer(name, f"{ctype} *const {name} = ({ctype} *)({self.arenas[level][0]} + {offset});")
             self.fn.line(f"memcpy({name}, in[{i}], {_bytes(t)});")
             self.buffers[arg] = _contiguous(name, t)
-            inputs.append({"name": arg_names[i], "shape": t.get_shape(), "dtype": numpy_dtype(t.element_type)})
+            inputs.append({"name": arg_names[i], "shape": t.get_shape(), "dtype": numpy_dtype(ins[i][1].element_type)})
         body = [op for op in block.ops if op not in arena_ops and not isinstance(op, func.ReturnOp)]
         self._ops_as_functions(body)
         ret = block.last_op
@@ -344,7 +344,7 @@ class CEmitter:
             t = v.type
             assert isinstance(t, MemRefType)
             self._copy_out(self.buffers[v], t, f"out[{i}]")
-            outputs.append({"name": res_names[i], "shape": t.get_shape(), "dtype": numpy_dtype(t.element_type)})
+            outputs.append({"name": res_names[i], "shape": t.get_shape(), "dtype": numpy_dtype(outs[i][1].element_type)})
         self.fn.line("return 0;")
         io = {"inputs": inputs, "outputs": outputs}
         return self._program(io)
@@ -586,8 +586,8 @@ def _attr_int(attrs, key: str) -> int | None:
 
 
 _HELPERS = r"""/* arith's integer division and float min/max, as MLIR defines them */
-static inline long tiler_floordiv(long a, long b) { long q = a / b; return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q; }
-static inline long tiler_ceildiv(long a, long b) { long q = a / b; return (a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q; }
+static inline int64_t tiler_floordiv(int64_t a, int64_t b) { int64_t q = a / b; return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q; }
+static inline int64_t tiler_ceildiv(int64_t a, int64_t b) { int64_t q = a / b; return (a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q; }
 static inline long tiler_mod(long a, long b) { long r = a % b; return r < 0 ? r + (b < 0 ? -b : b) : r; }
 static inline float tiler_maximumf(float a, float b) { return (a != a || b != b) ? NAN : (a > b ? a : (b > a ? b : (signbit(a) ? b : a))); }
 static inline float tiler_minimumf(float a, float b) { return (a != a || b != b) ? NAN : (a < b ? a : (b < a ? b : (signbit(a) ? a : b))); }
@@ -747,6 +747,28 @@ def _cast(e: CEmitter, op) -> None:
 @handles(arith.ExtUIOp, arith.UIToFPOp)
 def _cast_unsigned(e: CEmitter, op) -> None:
     e.define(op.result, f"({c_type(op.result.type)})({_bits_unsigned(op.input.type)}){e.value(op.input)}")
+
+
+@handles(arith.FPToUIOp)
+def _float_to_unsigned(e: CEmitter, op) -> None:
+    t = op.result.type
+    e.define(op.result, f"({c_type(t)})({_bits_unsigned(t)}){e.value(op.input)}")
+
+
+@handles(arith.ShLIOp, arith.ShRUIOp)
+def _shift_unsigned(e: CEmitter, op) -> None:
+    """Shifts of the bits as unsigned (defined in C for every value)."""
+    t = op.result.type
+    symbol = "<<" if isinstance(op, arith.ShLIOp) else ">>"
+    e.define(op.result, f"({c_type(t)})(({_unsigned(t)})({_bits_unsigned(t)}){e.value(op.lhs)} {symbol} {e.value(op.rhs)})")
+
+
+@handles(arith.ShRSIOp)
+def _shift_right_signed(e: CEmitter, op) -> None:
+    """floor(a / 2^b): C99 leaves >> of a negative value to the compiler; the runtime's
+    tiler_floordiv is exact everywhere."""
+    t = op.result.type
+    e.define(op.result, f"({c_type(t)})tiler_floordiv({e.value(op.lhs)}, (int64_t)1 << {e.value(op.rhs)})")
 
 
 @handles(arith.NegfOp)

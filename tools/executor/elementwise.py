@@ -37,10 +37,26 @@ def _trunc_div(a, b):
 
 _erf = np.vectorize(pymath.erf, otypes=[np.float64])
 
-# CmpiOp / CmpfOp predicates by their number (MLIR's order)
+def _as_unsigned(a):
+    """The same bits read as unsigned (arith's integers are signless; the `u` ops read
+    them so)."""
+    a = np.asarray(a)
+    if a.dtype.kind == "i":
+        return a.astype(np.dtype(f"uint{a.dtype.itemsize * 8}"))
+    return a
+
+
+def _unsigned(f):
+    return lambda op, *args: f(*(_as_unsigned(a) for a in args))
+
+
+# CmpiOp / CmpfOp predicates by their number (MLIR's order; 6-9 compare as unsigned)
 _CMPI = {
     0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal,
-    6: np.less, 7: np.less_equal, 8: np.greater, 9: np.greater_equal,
+    6: lambda a, b: np.less(_as_unsigned(a), _as_unsigned(b)),
+    7: lambda a, b: np.less_equal(_as_unsigned(a), _as_unsigned(b)),
+    8: lambda a, b: np.greater(_as_unsigned(a), _as_unsigned(b)),
+    9: lambda a, b: np.greater_equal(_as_unsigned(a), _as_unsigned(b)),
 }
 _CMPF = {
     1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less, 5: np.less_equal, 6: np.not_equal,
@@ -83,6 +99,13 @@ KERNELS: dict[type[Operation], Kernel] = {
     arith.CeilDivSIOp: lambda op, a, b: -np.floor_divide(np.negative(a), b),
     arith.MaxSIOp: lambda op, a, b: np.maximum(a, b),
     arith.MinSIOp: lambda op, a, b: np.minimum(a, b),
+    arith.DivUIOp: _unsigned(np.floor_divide),
+    arith.RemUIOp: _unsigned(np.remainder),
+    arith.MaxUIOp: _unsigned(np.maximum),
+    arith.MinUIOp: _unsigned(np.minimum),
+    arith.ShLIOp: lambda op, a, b: np.left_shift(a, b),
+    arith.ShRSIOp: lambda op, a, b: np.right_shift(a, b),
+    arith.ShRUIOp: _unsigned(np.right_shift),
     arith.AndIOp: lambda op, a, b: np.bitwise_and(a, b),
     arith.OrIOp: lambda op, a, b: np.bitwise_or(a, b),
     arith.XOrIOp: lambda op, a, b: np.bitwise_xor(a, b),
@@ -95,6 +118,10 @@ KERNELS: dict[type[Operation], Kernel] = {
     arith.ExtFOp: lambda op, a: a,
     arith.TruncFOp: lambda op, a: a,
     arith.ExtSIOp: lambda op, a: a,
+    arith.ExtUIOp: _unsigned(lambda a: a),
+    arith.UIToFPOp: _unsigned(lambda a: a),
+    arith.FPToUIOp: lambda op, a: np.trunc(a).astype(np.dtype(f"uint{op.result.type.width.data}")),
+    arith.BitcastOp: lambda op, a: a,
     arith.TruncIOp: lambda op, a: a,
     math.ExpOp: lambda op, a: np.exp(a),
     math.TanhOp: lambda op, a: np.tanh(a),

@@ -17,9 +17,11 @@ from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     DictionaryAttr,
+    IntegerType,
     IntegerAttr,
     MemRefType,
     ModuleOp,
+    Signedness,
     StringAttr,
     TensorType,
 )
@@ -40,6 +42,7 @@ from tiler_dialect.attributes import ARENA_ATTR, OFFSET_ATTR
 from tiler_dialect.ops import ALL_OPS, NAME_ATTR, TilerOp, element_dtype
 from tiler_dialect.dma import check_dma
 from tiler_dialect.program import check_defined_before_use, main_function
+from tiler_passes.lowering.signless import UNSIGNED_ATTR
 from tiler_tools.executor.compiled import can_compile, compile_function
 from tiler_tools.executor.compute import run_compute
 from tiler_tools.executor.dma import DmaEngine
@@ -113,11 +116,24 @@ def _names(attrs: Any, count: int, kind: str) -> list[str]:
     return names
 
 
+def _declared(attrs: Any, types: list) -> list:
+    """The types as the graph declares them: an argument or result that lowering made
+    signless but marked `tiler.unsigned` is unsigned (lowering/signless.py)."""
+    out = []
+    for i, t in enumerate(types):
+        entry = attrs.data[i] if attrs is not None and i < len(attrs.data) else None
+        if isinstance(entry, DictionaryAttr) and UNSIGNED_ATTR in entry.data and isinstance(t, MemRefType | TensorType):
+            element = IntegerType(t.element_type.width.data, Signedness.UNSIGNED)  # type: ignore[attr-defined]
+            t = MemRefType(element, t.get_shape(), t.layout, t.memory_space) if isinstance(t, MemRefType) else TensorType(element, t.get_shape())
+        out.append(t)
+    return out
+
+
 def signature(module: ModuleOp) -> tuple[list[tuple[str, TensorType]], list[tuple[str, TensorType]]]:
-    """The graph's named inputs and outputs, with their types."""
+    """The graph's named inputs and outputs, with their types as the graph declares them."""
     main = main_function(module)
-    ins = list(main.function_type.inputs.data)
-    outs = list(main.function_type.outputs.data)
+    ins = _declared(main.arg_attrs, list(main.function_type.inputs.data))
+    outs = _declared(main.res_attrs, list(main.function_type.outputs.data))
     return (
         list(zip(_names(main.arg_attrs, len(ins), "arg"), ins)),
         list(zip(_names(main.res_attrs, len(outs), "result"), outs)),
@@ -176,11 +192,14 @@ def execute(
         raise ExecutionError(
             f"missing input(s) {', '.join(missing)}; the graph takes {', '.join(n for n, _ in arg_sig)}"
         )
-    args = [_bind_input(n, t, inputs[n]) for n, t in arg_sig]
+    main = main_function(module)
+    # the declared types bind the inputs, the IR's own (signless for unsigned data) run them
+    actual = list(main.function_type.inputs.data)
+    args = [_bind_input(n, t, inputs[n]).view(element_dtype(a.element_type)) for (n, t), a in zip(arg_sig, actual)]
     arenas = _arenas(module)
     if arenas:  # an allocated module: inputs go where the allocation placed them
         offsets = _arg_offsets(module)
-        for i, ((name, t), offset) in enumerate(zip(arg_sig, offsets)):
+        for i, ((name, _), t, offset) in enumerate(zip(arg_sig, actual, offsets)):
             if offset is not None:
                 view = arena_view(arenas, t, offset, f"input '{name}'", integer_levels(module))
                 view[...] = args[i]
@@ -196,7 +215,6 @@ def execute(
     interpreter.register_implementations(MemrefFunctions(module, arenas))
     interpreter.register_implementations(DmaFunctions(dma))
     interpreter.register_implementations(TilerFunctions(dma))
-    main = main_function(module)
     try:
         if can_compile(main):  # scalar code: as Python, not op by op
             results = compile_function(main, interpreter, dma.check_idle)(*args)
@@ -209,4 +227,4 @@ def execute(
     if counters is not None:
         counters["dma_bytes"] = dma.bytes_moved
         counters["dma_transfers"] = dma.transfers
-    return {name: np.array(v, copy=True) for (name, _), v in zip(res_sig, results)}
+    return {name: np.array(v, copy=True).view(element_dtype(t.element_type)) for (name, t), v in zip(res_sig, results)}
