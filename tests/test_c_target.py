@@ -258,8 +258,8 @@ def test_tiler_opt_writes_c_of_a_deeploy_network(tmp_path):
 @pytest.mark.parametrize("double", [True, False], ids=["double", "single"])
 @pytest.mark.parametrize("name", sorted(QUANTIZED_GRAPHS))
 def test_generated_c_of_integer_ops_equals_the_executor_exactly(name, double, tmp_path):
-    """ConvInteger, MatMulInteger, Quantize/DequantizeLinear, QLinearConv and QLinearMatMul
-    (their int32 sum in scratch, requantized in float32) as C: every element equal."""
+    """Every QOperator/QDQ single-op graph (ConvInteger, MatMulInteger, Quantize and
+    Dequantize, the QLinear ops; int8 and uint8) as C: every element equal."""
     model, feeds = QUANTIZED_GRAPHS[name]()
     module = import_onnx(model, MemoryHierarchy.fromSizes(l1=160, l2=1 << 20))
     TilePass(double_buffer=double).apply(Context(), module)

@@ -85,17 +85,15 @@ def measure_c(name: str, path: Path, module, config_label: str, peer: Path | Non
     onnxruntime's); with `peer` None for such a graph, the row has no onnxruntime time."""
     from xdsl.utils.exceptions import DiagnosticException
 
-    from tiler_dialect.ops import element_dtype
     from tiler_tools.c_target import CTargetError, emit_c
     from tiler_tools.c_target.runner import FLAGS, RUNTIME_DIR, build, compiler, run
-    from tiler_tools.executor import signature
-    from tiler_tools.tiler_run import random_inputs
+    from tiler_tools.tiler_run import input_specs, random_inputs
 
     try:
         program = emit_c(module, "net")
     except (CTargetError, DiagnosticException) as e:  # an op or type the C target does not take
         return CRow(name, config_label, 0.0, 0.0, 0, 0, 0, note=str(e).splitlines()[0][:80])
-    feeds = random_inputs([(n, t.get_shape(), element_dtype(t.element_type)) for n, t in signature(module)[0]], 0)
+    feeds = random_inputs(input_specs(module), 0)
     with tempfile.TemporaryDirectory(prefix="tiler-bench-c-") as tmp:
         folder = Path(tmp)
         (folder / "net.c").write_text(program.source)
@@ -119,10 +117,7 @@ def measure_c(name: str, path: Path, module, config_label: str, peer: Path | Non
 
 
 def _onnx_random_inputs(path: Path) -> dict:
-    from tiler_tools.executor import signature
     from tiler_tools.onnx_frontend import import_onnx
-    from tiler_dialect.ops import element_dtype
-    from tiler_tools.tiler_run import random_inputs
+    from tiler_tools.tiler_run import input_specs, random_inputs
 
-    module = import_onnx(path)
-    return random_inputs([(n, t.get_shape(), element_dtype(t.element_type)) for n, t in signature(module)[0]], 0)
+    return random_inputs(input_specs(import_onnx(path)), 0)

@@ -134,6 +134,13 @@ def seeded_inputs(specs: Sequence[tuple[str, Sequence[int], np.dtype]], seed: in
     return inputs
 
 
+def input_specs(module) -> list[tuple[str, Sequence[int], np.dtype]]:
+    """(name, shape, dtype) of the graph's inputs, as random_inputs takes them."""
+    from tiler_dialect.ops import element_dtype
+
+    return [(n, t.get_shape(), element_dtype(t.element_type)) for n, t in signature(module)[0]]
+
+
 def random_inputs(specs: Sequence[tuple[str, Sequence[int], np.dtype]], seed: int) -> dict[str, np.ndarray]:
     """(name, shape, dtype) -> standard normal floats, integers over their type's range (at
     most -128..127), from numpy's generator seeded with `seed`."""
@@ -172,10 +179,7 @@ def _run(args: argparse.Namespace) -> int:
 def _execute(args: argparse.Namespace) -> dict[str, np.ndarray]:
     module = load_module(args.input, dict(args.input_shape))
     if args.inputs is None:
-        from tiler_dialect.ops import element_dtype
-
-        specs = [(n, t.get_shape(), element_dtype(t.element_type)) for n, t in signature(module)[0]]
-        return execute(module, seeded_inputs(specs, args.seed))
+        return execute(module, seeded_inputs(input_specs(module), args.seed))
     inputs = _load_npz(args.inputs, "inputs")
     arg_names = [n for n, _ in signature(module)[0]]
     unknown = sorted(set(inputs) - set(arg_names))

@@ -17,16 +17,11 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntegerAttr,
     IntegerType,
-    Signedness,
     f64,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
-
-def is_unsigned(t: Attribute) -> bool:
-    """An unsigned integer type: its values compare, divide and convert as unsigned
-    (the lowering makes every type signless at its end, see lower_tiler.py)."""
-    return isinstance(t, IntegerType) and t.signedness.data == Signedness.UNSIGNED
+from tiler_passes.lowering.signless import is_unsigned
 
 
 class Body:
@@ -57,7 +52,7 @@ class Body:
         if isinstance(t, IntegerType):
             # the type's range bounds the value (an identity of -inf is the type's minimum)
             width = t.width.data
-            if t.signedness.data == Signedness.UNSIGNED or width == 1:
+            if is_unsigned(t) or width == 1:
                 lo, hi = 0, (1 << width) - 1
             else:
                 lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
@@ -108,10 +103,6 @@ class Body:
     def floordiv(self, a, b):
         """Signed division rounding toward minus infinity."""
         return self.emit(arith.FloorDivSIOp(a, b))
-
-    def shl(self, a, b):
-        """a * 2^b (b non-negative, below the width)."""
-        return self.emit(arith.ShLIOp(a, b))
 
     def shr(self, a, b):
         """floor(a / 2^b): an arithmetic shift (b non-negative, below the width)."""

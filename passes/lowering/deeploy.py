@@ -53,11 +53,8 @@ def requantized(op, b: Body, t: SSAValue, mul: SSAValue, add: SSAValue) -> SSAVa
 
 
 def requant_shift(op, e: Element, tile) -> SSAValue:
-    return requantized(op, e.b, *e.values)
-
-
-def requantize_sum(op, e: Element) -> SSAValue:
-    """The epilogue of RequantizedConv and RequantizedMatMul: (acc, mul, add) -> out."""
+    """RequantShift(x, mul, add), and the epilogue of RequantizedConv and RequantizedMatMul
+    on their sum: (acc, mul, add)."""
     return requantized(op, e.b, *e.values)
 
 

@@ -11,7 +11,7 @@ from xdsl.ir import Attribute, SSAValue
 
 from tiler_dialect.ops.base import get_float, get_int
 
-from tiler_passes.lowering.body import is_unsigned
+from tiler_passes.lowering.signless import is_unsigned
 from tiler_passes.lowering.structured import Element
 
 i32 = IntegerType(32)
@@ -110,11 +110,6 @@ def requantize_linear(op, e: Element, tile) -> SSAValue:
                  b.const(get_float(p, "x_scale"), f32))
     scaled = b.div(real, b.const(get_float(p, "y_scale"), f32))
     return _to_zero_point(b, scaled, b.const(float(get_int(p, "y_zero_point")), f32), x.type)
-
-
-def widened(op, e: Element, tile) -> SSAValue:
-    """The 8-bit input as int32 (a term of an int32 sum)."""
-    return e.b.convert(e.values[0], i32)
 
 
 def global_pool_epilogue(op, e: Element, count: int) -> SSAValue:

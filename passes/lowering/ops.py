@@ -629,7 +629,7 @@ def _output_scratch(emitter: Emitter, tile: Tile, element_type: Attribute, what:
 
 def _lower_integer_contraction(
     emitter: Emitter, tile: Tile, terms: int, bias: int | None, params: Sequence[int],
-    product: Callable[[TilerOp, Element, Tile], SSAValue], epilogue: Callable[[TilerOp, Element], SSAValue],
+    product: Callable[[TilerOp, Element, Tile], SSAValue], epilogue: Callable[[TilerOp, Element, Tile], SSAValue],
 ) -> None:
     """acc = the bias input (or 0); acc += product(inputs[:terms]) over the tile's whole
     reduction (it is never split); y = epilogue(acc, *inputs[params]). The int32 sum lives
@@ -663,17 +663,17 @@ def _lower_integer_contraction(
     extra = [Access(op.inputs[i], tile.forms(desc.inputs[i], parallel)) for i in params]
     generic(emitter, ["parallel"] * len(parallel), par_extents, [acc_parallel, *extra],
             [Access(op.outputs[0], tile.forms(out_access, parallel))],
-            lambda e: [epilogue(op, e)], par_offsets, f"{name}: requantize")
+            lambda e: [epilogue(op, e, tile)], par_offsets, f"{name}: requantize")
 
 
 def _lower_qlinear_contraction(emitter: Emitter, tile: Tile) -> None:
     """QLinearConv, QLinearMatMul: ins(x, w, x_zp, w_zp, multiplier, y_zp[, bias])."""
-    _lower_integer_contraction(emitter, tile, 4, 6, (4, 5), integer.shifted_product, lambda op, e: integer.requantize(e))
+    _lower_integer_contraction(emitter, tile, 4, 6, (4, 5), integer.shifted_product, lambda op, e, tile: integer.requantize(e))
 
 
 def _lower_requantized_contraction(emitter: Emitter, tile: Tile) -> None:
     """Deeploy's RequantizedConv and RequantizedMatMul: ins(x, w, mul, add)."""
-    _lower_integer_contraction(emitter, tile, 2, None, (2, 3), deeploy.product, deeploy.requantize_sum)
+    _lower_integer_contraction(emitter, tile, 2, None, (2, 3), deeploy.product, deeploy.requant_shift)
 
 
 def _lower_integer_sum(

@@ -13,7 +13,7 @@ give and take uint8 data.
 
 from __future__ import annotations
 
-from xdsl.dialects import arith, func, memref
+from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, IntegerType, ModuleOp, Signedness, UnitAttr
 from xdsl.ir import Attribute, Operation, ParametrizedAttribute
 from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern, op_type_rewrite_pattern
@@ -22,23 +22,24 @@ from xdsl.rewriter import Rewriter
 UNSIGNED_ATTR = "tiler.unsigned"
 
 
-def is_unsigned_integer(t: Attribute) -> bool:
+def is_unsigned(t: Attribute) -> bool:
+    """An unsigned integer type: its values compare, divide and convert as unsigned
+    (Body picks those forms while the types still say so)."""
     return isinstance(t, IntegerType) and t.signedness.data == Signedness.UNSIGNED
 
 
 def _element_is_unsigned(t: Attribute) -> bool:
-    return is_unsigned_integer(getattr(t, "element_type", t))
+    return is_unsigned(getattr(t, "element_type", t))
 
 
 def signless(attr: Attribute) -> Attribute:
     """`attr` with every unsigned integer type in it signless (the same object if it has
     none; an integer constant of such a type rewritten as the signless type writes it)."""
-    if is_unsigned_integer(attr):
+    if is_unsigned(attr):
         return IntegerType(attr.width.data)  # type: ignore[attr-defined]
-    if isinstance(attr, IntegerAttr) and is_unsigned_integer(attr.type):
-        bits = attr.type.width.data
-        value = attr.value.data
-        return IntegerAttr(value - (1 << bits) if value >= 1 << (bits - 1) else value, IntegerType(bits))
+    if isinstance(attr, IntegerAttr) and is_unsigned(attr.type):
+        # (a signless IntegerAttr writes 200 : ui8's bits as -56 : i8 itself)
+        return IntegerAttr(attr.value.data, IntegerType(attr.type.width.data))
     if isinstance(attr, ArrayAttr):
         items = [signless(a) for a in attr.data]
         return attr if all(a is b for a, b in zip(items, attr.data)) else ArrayAttr(items)
@@ -91,22 +92,9 @@ def _mark_interface(function: func.FuncOp) -> None:
         function.res_attrs = ArrayAttr(marked(function.res_attrs, ft.outputs.data))
 
 
-def _has_unsigned(module: ModuleOp) -> bool:
-    for op in module.walk():
-        values = [*op.results, *(a for r in op.regions for b in r.blocks for a in b.args)]
-        if any(_element_is_unsigned(v.type) for v in values):
-            return True
-        if isinstance(op, memref.GlobalOp) and _element_is_unsigned(op.type):
-            return True
-    return False
-
-
 def unsigned_to_signless(module: ModuleOp) -> None:
-    if not _has_unsigned(module):
-        return
-    for op in module.walk():
+    for op in list(module.walk()):
         if isinstance(op, func.FuncOp):
             _mark_interface(op)
-    for op in list(module.walk()):
         _convert(op)
     PatternRewriteWalker(DropIdentityBitcast()).rewrite_module(module)

@@ -121,7 +121,6 @@ KERNELS: dict[type[Operation], Kernel] = {
     arith.ExtUIOp: _unsigned(lambda a: a),
     arith.UIToFPOp: _unsigned(lambda a: a),
     arith.FPToUIOp: lambda op, a: np.trunc(a).astype(np.dtype(f"uint{op.result.type.width.data}")),
-    arith.BitcastOp: lambda op, a: a,
     arith.TruncIOp: lambda op, a: a,
     math.ExpOp: lambda op, a: np.exp(a),
     math.TanhOp: lambda op, a: np.tanh(a),
