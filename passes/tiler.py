@@ -188,9 +188,11 @@ class Tiler:
         return 2 if self.doubleBuffer else 1
 
     def propagateIOBufferStrategy(self, patternBuffers: list[dict[str, int]]) -> list[dict[str, int]]:
-        """Static n-ple buffering: every buffer a pattern's steps use stays live for the
-        whole pattern. Takes, per step, buffer name -> bytes; returns each step with all of
-        them (layer-wise tiling has one step per pattern, which this leaves as it is)."""
+        """A compatibility stub of the reference's static n-ple buffering: every buffer a
+        pattern's steps use stays live for the whole pattern. Takes, per step, buffer name
+        -> bytes; returns each step with all of them. The flow does not call it: tiling is
+        layer-wise, one step per pattern, for which this is the identity (what the
+        reference's does for one-op patterns); the fusion issue's multi-op patterns will."""
         union: dict[str, int] = {}
         for step in patternBuffers:
             for name, size in step.items():

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from conftest import ROOT, SHARED, run_tool, shared_path
 from tiling_helpers import assert_same, random_inputs, tile

@@ -22,7 +22,6 @@ import numpy as np
 import onnx
 import pytest
 from conftest import shared_path
-from tiling_helpers import random_inputs
 
 from xdsl.dialects.builtin import IntegerType
 

@@ -11,7 +11,6 @@ now)."""
 from __future__ import annotations
 
 import numpy as np
-import onnx
 import pytest
 from onnx import TensorProto, helper
 from quantized_graphs import GRAPHS, model_of

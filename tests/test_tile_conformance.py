@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pytest
 from tiling_helpers import assert_same, check_solution_fits, tile
 

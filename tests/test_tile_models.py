@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 
-import numpy as np
 import pytest
 from conftest import FLOAT_MODELS, run_tool, shared_path
 from tiling_helpers import assert_same, check_solution_fits, random_inputs, tile

@@ -9,7 +9,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from tiler_dialect import MemoryHierarchy
 from tiler_passes.tiler import Tiler, TilingSolution
-from tiler_tools.executor import execute, signature
+from tiler_tools.executor import signature
 
 SETTINGS = settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 """The property tests' hypothesis settings: derandomized, so CI sees the same cases."""

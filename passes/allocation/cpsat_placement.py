@@ -16,7 +16,6 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from tiler_passes.allocation.blocks import AllocationError, Block, lower_bound, peak
-from tiler_passes.allocation.tetris import drop
 
 
 def greedy_hint(blocks: Sequence[Block], fixed: Mapping[int, int], deadline: float | None = None) -> list[int] | None:

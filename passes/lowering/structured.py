@@ -33,7 +33,6 @@ from xdsl.dialects.builtin import (
     AffineMapAttr,
     IndexType,
     IntegerAttr,
-    MemRefType,
     StringAttr,
     UnitAttr,
     i8,

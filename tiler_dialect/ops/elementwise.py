@@ -248,6 +248,3 @@ class PowOp(BinaryOp):
             return np.power(a, b.astype(a.dtype))
         return np.power(a.astype(np.float64), b.astype(np.float64))
 
-
-UNARY_OPS = (ReluOp, SigmoidOp, TanhOp, SqrtOp, GeluOp, HardSwishOp, HardSigmoidOp, ClipOp, CastOp)
-BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, PowOp)

@@ -24,12 +24,10 @@ from typing import Any
 import numpy as np
 from xdsl.dialects import affine, arith, cf, func, memref, scf
 from xdsl.dialects.builtin import (
-    DYNAMIC_INDEX,
     FloatAttr,
     IndexType,
     IntegerAttr,
     IntegerType,
-    MemRefType,
 )
 from xdsl.interpreter import Interpreter
 from xdsl.ir import Block, Operation, SSAValue

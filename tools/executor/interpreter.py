@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import (
-    DYNAMIC_INDEX,
     DictionaryAttr,
     IntegerType,
     IntegerAttr,
