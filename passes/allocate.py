@@ -5,7 +5,7 @@ annotateMemoryLevel, plotMemoryAlloc).
     xdsl-opt tiled.mlir -p 'allocate{strategy=MiniMalloc memory-map=map.json plot=map.html}'
 
 `strategy` is "MiniMalloc" (native, default), "TetrisRandom" or "TetrisCo-Opt";
-`alignment` (bytes, default 4) is enforced on every offset; `seed` seeds the random and
+`alignment` (bytes, default `DEFAULT_ALIGNMENT`, 4) is enforced on every offset; `seed` seeds the random and
 CP-SAT strategies; `timeout` bounds each level's search (seconds); `memory-map` writes the
 JSON memory map, `plot` the interactive HTML view. The options and their checks are
 `tiler_passes.options.AllocateOptions`.
@@ -59,11 +59,7 @@ class AllocatePass(AllocateOptions, ModulePass):
     name = "allocate"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        tiler = Tiler(hierarchy_of(op))
-        tiler.memoryAllocStrategy = self.strategy  # type: ignore[assignment]
-        tiler.alignment = self.alignment
-        tiler.seed = self.seed
-        tiler.allocationTimeLimit = self.timeout
+        tiler = Tiler.configured(hierarchy_of(op), self)
         mmap = tiler.allocate(op)
         order = list(tiler.memoryHierarchy.memoryLevels)
         if self.memory_map is not None:

@@ -8,7 +8,7 @@ a buffer per operand in that level, DMA of each tile in and of each output tile 
 op's destination form on the compute level's views; tensors become memrefs (constants
 `memref.global`, activations `memref.alloc` in their home level, freed after their last
 use). A schedule that does not fit the op, or whose buffers overflow a level, is an error
-naming the op. `alignment` (bytes, default 4) rounds buffer sizes as choose-tiles did.
+naming the op. `alignment` (bytes, default `DEFAULT_ALIGNMENT`, 4) rounds buffer sizes as choose-tiles did.
 """
 
 from __future__ import annotations
@@ -20,16 +20,8 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 from tiler_dialect.attributes import hierarchy_of
-from tiler_passes.options import DEFAULT_ALIGNMENT, Options, check_alignment
+from tiler_passes.options import DEFAULT_ALIGNMENT, ApplyTilesOptions
 from tiler_passes.tiler import Tiler
-
-
-@dataclass(frozen=True)
-class ApplyTilesOptions(Options):
-    alignment: int = DEFAULT_ALIGNMENT
-
-    def _validate(self) -> None:
-        check_alignment(self.alignment)
 
 
 def apply_tiles(op: ModuleOp, alignment: int = DEFAULT_ALIGNMENT) -> None:

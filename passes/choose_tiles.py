@@ -27,21 +27,10 @@ from tiler_passes.set_memory_hierarchy import set_hierarchy
 from tiler_passes.tiler import Tiler, TilingSolution
 
 
-def configured_tiler(op: ModuleOp, options: TileOptions) -> Tiler:
-    """A Tiler for the module's hierarchy with these options."""
-    tiler = Tiler(hierarchy_of(op))
-    tiler.searchStrategy = options.search_strategy  # type: ignore[assignment]
-    tiler.doubleBuffer = options.double_buffer
-    tiler.alignment = options.alignment
-    tiler.seed = options.seed
-    tiler.memoryAllocStrategy = options.mem_alloc_strategy  # type: ignore[assignment]
-    return tiler
-
-
 def choose_tiles(op: ModuleOp, options: HierarchyOptions | TileOptions) -> TilingSolution:
     if isinstance(options, HierarchyOptions) and options.overrides_hierarchy:
         set_hierarchy(op, options)
-    solution = configured_tiler(op, options).chooseTiles(op)  # type: ignore[arg-type]
+    solution = Tiler.configured(hierarchy_of(op), options).chooseTiles(op)  # type: ignore[arg-type]
     if options.report is not None:  # type: ignore[union-attr]
         write_output(options.report, json.dumps(solution.report(), indent=2) + "\n", "the tile report")  # type: ignore[union-attr]
     return solution

@@ -12,14 +12,14 @@ from collections import defaultdict
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.ir import SSAValue
-from xdsl.utils.exceptions import DiagnosticException
 
 from tiler_dialect.attributes import hierarchy_of, memory_level_of
 from tiler_dialect.ops import NAME_ATTR, shaped_bytes
 from tiler_dialect.program import main_function
+from tiler_dialect.errors import TilerPassFailed
 
 
-class HomeCapacityError(DiagnosticException):
+class HomeCapacityError(TilerPassFailed):
     """A tensor, or a level's constants, larger than the level they live in."""
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal, get_args
 
 from tiler_dialect.hierarchy import HierarchyError, MemoryHierarchy, check_level_size, parse_bytes
+from tiler_dialect.errors import TilerUsageError
 
 
-class OptionError(ValueError):
+class OptionError(TilerUsageError, ValueError):
     """An option value out of its range or not one of its choices."""
 
 
@@ -28,18 +29,27 @@ DEFAULT_ALIGNMENT = 4
 """Bytes: every buffer offset (and buffer size) is a multiple of it."""
 MAX_ALIGNMENT = 1 << 16
 
-SEARCH_STRATEGIES: tuple[str, ...] = ("cycles", "max", "min", "random-max")
-""""cycles" minimises the cost model; the others are the reference's tile-size objectives."""
-DEFAULT_SEARCH_STRATEGY = "cycles"
+SearchStrategy = Literal["cycles", "max", "min", "random-max"]
+""""cycles" minimises the cost model; "max"/"min"/"random-max" maximise / minimise the
+compute level's tile bytes (seeded random ties), the reference's tile-size objectives."""
+SEARCH_STRATEGIES: tuple[SearchStrategy, ...] = get_args(SearchStrategy)
+DEFAULT_SEARCH_STRATEGY: SearchStrategy = "cycles"
 
-ALLOCATION_STRATEGIES: tuple[str, ...] = ("MiniMalloc", "TetrisRandom", "TetrisCo-Opt")
-DEFAULT_ALLOCATION_STRATEGY = "MiniMalloc"
+AllocationStrategy = Literal["MiniMalloc", "TetrisRandom", "TetrisCo-Opt"]
+""""MiniMalloc" (native, default), the reference's "TetrisRandom", or "TetrisCo-Opt" (CP-SAT
+places each op's buffers together with its tile sizes, then minimises the peak)."""
+ALLOCATION_STRATEGIES: tuple[AllocationStrategy, ...] = get_args(AllocationStrategy)
+DEFAULT_ALLOCATION_STRATEGY: AllocationStrategy = "MiniMalloc"
+CO_OPTIMISING_STRATEGY: AllocationStrategy = "TetrisCo-Opt"
+"""The allocation strategy that the tiling model takes part in (it places L1 buffers)."""
 
 MAX_SEED = 2**31 - 1
 """CP-SAT's `random_seed` is a 32-bit signed integer."""
 
 DEFAULT_ALLOCATION_TIMEOUT = 60.0
 """Seconds of search per level."""
+DEFAULT_TILING_TIME_LIMIT = 10.0
+"""CP-SAT's deterministic time budget per tiling solve (reproducible, unlike wall time)."""
 MAX_TIMEOUT = 7 * 24 * 3600.0
 
 
@@ -156,14 +166,16 @@ class HierarchyOptions(Options):
 class TileOptions(Options):
     """How tiles are chosen: `search_strategy`, `double_buffer`, `alignment` (bytes),
     `seed`, `report` (the JSON tile report's file), `mem_alloc_strategy` ("TetrisCo-Opt"
-    makes the tiling model also place each op's L1 buffers)."""
+    makes the tiling model also place each op's L1 buffers), `time_limit` (CP-SAT's
+    deterministic seconds per solve). The solver reads these options too."""
 
-    search_strategy: str = DEFAULT_SEARCH_STRATEGY
+    search_strategy: str = DEFAULT_SEARCH_STRATEGY  # str, not the Literal: the check below words the error
     double_buffer: bool = True
     alignment: int = DEFAULT_ALIGNMENT
     seed: int = 0
     report: str | None = None
     mem_alloc_strategy: str = DEFAULT_ALLOCATION_STRATEGY
+    time_limit: float | int = DEFAULT_TILING_TIME_LIMIT
 
     def _validate(self) -> None:
         check_choice(self.search_strategy, SEARCH_STRATEGIES, "search strategy")
@@ -173,6 +185,22 @@ class TileOptions(Options):
         check_seed(self.seed)
         check_path(self.report, "report")
         check_choice(self.mem_alloc_strategy, ALLOCATION_STRATEGIES, "allocation strategy")
+        self._normalize("time_limit", check_timeout(self.time_limit, "time_limit"))
+
+    @property
+    def place_buffers(self) -> bool:
+        """The tiling model also places each level's buffers (TetrisCo-Opt)."""
+        return self.mem_alloc_strategy == CO_OPTIMISING_STRATEGY
+
+
+@dataclass(frozen=True)
+class ApplyTilesOptions(Options):
+    """How the recorded schedules are applied: `alignment` (bytes) of the tile buffers."""
+
+    alignment: int = DEFAULT_ALIGNMENT
+
+    def _validate(self) -> None:
+        check_alignment(self.alignment)
 
 
 @dataclass(frozen=True)
@@ -180,7 +208,7 @@ class AllocateOptions(Options):
     """How buffers are placed: `strategy`, `alignment` (bytes), `seed`, `timeout`
     (seconds per level), `memory_map` (JSON file) and `plot` (HTML file)."""
 
-    strategy: str = DEFAULT_ALLOCATION_STRATEGY
+    strategy: str = DEFAULT_ALLOCATION_STRATEGY  # str: as search_strategy
     alignment: int = DEFAULT_ALIGNMENT
     seed: int = 0
     timeout: float | int = DEFAULT_ALLOCATION_TIMEOUT

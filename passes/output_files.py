@@ -20,10 +20,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xdsl.utils.exceptions import DiagnosticException
+from tiler_dialect.errors import TilerPassFailed
 
 
-class OutputFileError(DiagnosticException):
+class OutputFileError(TilerPassFailed):
     """An output that cannot or must not be written (it names an input, its directory is
     missing, two outputs name one file); the message names the option and the path."""
 

@@ -20,7 +20,7 @@ from xdsl.pattern_rewriter import (
     TypeConversionPattern,
     attr_type_rewrite_pattern,
 )
-from xdsl.utils.exceptions import DiagnosticException
+from tiler_dialect.errors import TilerPassFailed
 
 from tiler_dialect.attributes import (
     HIERARCHY_ATTR_NAME,
@@ -46,7 +46,7 @@ def set_hierarchy(op: ModuleOp, options: HierarchyOptions) -> None:
     try:
         new = options.hierarchy()
     except HierarchyError as e:
-        raise DiagnosticException(f"invalid memory hierarchy: {e}") from None
+        raise TilerPassFailed(f"invalid memory hierarchy: {e}") from None
     old_home = hierarchy_of(op).defaultName
     op.attributes[HIERARCHY_ATTR_NAME] = MemoryHierarchyAttr.from_hierarchy(new)
     if old_home != new.defaultName:
@@ -72,7 +72,7 @@ def _check_levels_exist(module: ModuleOp, hierarchy: MemoryHierarchy) -> None:
         for value in (*inner.results, *(a for r in inner.regions for b in r.blocks for a in b.args)):
             level = memory_level_of(value.type)
             if level is not None and level not in hierarchy.memoryLevels:
-                raise DiagnosticException(
+                raise TilerPassFailed(
                     f"the new hierarchy has no level \"{level}\", but {inner.name} uses it "
                     f"(levels: {', '.join(hierarchy.memoryLevels)})"
                 )

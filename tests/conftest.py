@@ -1,4 +1,5 @@
-"""Shared test helpers: where ../shared is, and the conformance summary line."""
+"""Shared test helpers: where ../shared is, running a tool in-process, the `slow` marker
+and the conformance summary lines."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
+
+# The helper modules' asserts are checks too: pytest rewrites them as it does the tests'
+# (detailed messages, and they still run under `python -O`).
+pytest.register_assert_rewrite("conformance_cases", "deeploy_graphs", "quantized_graphs", "summaries", "tiling_helpers", "tests.fuzz")
+
+import summaries  # noqa: E402 - after the rewrite hook
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("TILER_SHARED", ROOT.parent / "shared")).resolve()
@@ -33,29 +40,8 @@ def _native_minimalloc(monkeypatch):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    import sys
-
-    tiled = sys.modules.get("test_tile_conformance")
-    if tiled is not None and tiled.RESULTS:
-        possible = {(case, i) for case, (_, ops) in tiled.RESULTS.items() for i in ops}
-        in_case = {(case, i) for case, (ops, _) in tiled.RESULTS.items() for i in ops}
-        alone = (possible - in_case) & tiled.SPLIT_ALONE
-        terminalreporter.write_line(
-            f"Tiled ONNX conformance: {len(tiled.RESULTS)} cases equal to untiled; of {len(possible)} ops "
-            f"with a splittable dim, {len(in_case)} forced to >= 2 tiles in their case and "
-            f"{len(alone)} more alone; {len(possible - in_case - alone)} never forced"
-        )
-    module = sys.modules.get("test_onnx_conformance")
-    if module is None or not module.RESULTS:
-        return
-    results = module.RESULTS
-    passed = sum(1 for r in results.values() if r == "pass")
-    rejected = sum(1 for r in results.values() if r == "rejected")
-    terminalreporter.write_line(
-        f"ONNX node conformance: {passed} supported cases pass; {rejected} rejected with a "
-        f"diagnostic (listed in tests/data/conformance_rejected.txt); "
-        f"{len(module.CASES)} in scope of {len(module.ALL_CASES)} node cases"
-    )
+    for line in summaries.lines():
+        terminalreporter.write_line(line)
 
 
 def run_tool(main, args: list[str]) -> tuple[int, str, str]:

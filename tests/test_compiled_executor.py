@@ -161,7 +161,7 @@ func.func @main(%x: memref<5xf32> {{tiler.name = "x"}}) -> (memref<5xf32> {{tile
   func.return %x : memref<5xf32>
 }}
 """
-    with pytest.raises(ExecutionError, match=f"memref.load 'the load': .*{message}"):
+    with pytest.raises(ExecutionError, match=rf"'the load' \(memref.load\): .*{message}"):
         run(text, x=np.zeros(5, np.float32))
 
 

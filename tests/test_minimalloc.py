@@ -40,11 +40,6 @@ def test_small_cases_reach_their_optimal_peak(path):
         minimalloc(blocks, optimum - 1, timeout=10)
 
 
-def test_small_shared_cases_are_present():
-    shared_path("minimalloc", "small")
-    assert len(SMALL) >= 8
-
-
 # the six quickest (about 4 s in all); `make bench` runs all 11 and times them
 @pytest.mark.parametrize("name", ["D", "G", "H", "I", "J", "K"])
 def test_challenging_cases_get_valid_placements(name):

@@ -12,9 +12,9 @@ forcing budget. The run prints how many ops were forced either way.
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
+from conformance_cases import RUNNABLE, bind_static_inputs
+from summaries import SPLIT_ALONE, TILED_CONFORMANCE
 from tiling_helpers import assert_same, check_solution_fits, tile
 
 from tiler_dialect import MemoryHierarchy
@@ -23,14 +23,6 @@ from tiler_passes.lower_tiler import lower_tiler
 from tiler_passes.tiling.problem import align_up, problem_of
 from tiler_tools.executor import execute
 from tiler_tools.onnx_frontend import import_onnx
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from test_onnx_conformance import CASES, REJECTED, bind_static_inputs
-
-RUNNABLE = [c for c in CASES if c.name not in REJECTED]
-RESULTS: dict[str, tuple[set[int], set[int]]] = {}  # case -> (ops forced to split, ops that could split)
-SPLIT_ALONE: set[tuple[str, int]] = set()  # (case, op index) tiled into >= 2 tiles on its own
 
 
 def footprints(op: TilerOp, alignment: int = 4) -> tuple[int, int, bool]:
@@ -84,7 +76,7 @@ def test_tiled_conformance_case(case, double):
     assert len(names) == len(solution.layers)
     assert_same(execute(module, feeds), want)
     if double:
-        RESULTS[case.name] = (forced, possible)
+        TILED_CONFORMANCE[case.name] = (forced, possible)
     # and lowered to linalg: the same result, every split tile included
     lower_tiler(module)
     module.verify()

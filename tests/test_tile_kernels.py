@@ -9,11 +9,11 @@ models, and random boxes (splitting reductions that combine by sum), both must a
 
 from __future__ import annotations
 
-import warnings
 import zlib
 
 import numpy as np
 import pytest
+from conformance_cases import conformance_ops, ops_of, random_input
 from conftest import shared_path
 
 from tiler_dialect.ops import TilerOp
@@ -21,9 +21,7 @@ from tiler_dialect.tiling import IterKind
 from tiler_tools.executor.compute import tile_by_definition, tile_result
 from tiler_tools.onnx_frontend import import_onnx
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from test_tiling_descriptions import CONFORMANCE_OPS, _ops_of, _random_input
+CONFORMANCE_OPS = list(conformance_ops())
 
 
 def _random_box(rng, desc):
@@ -40,7 +38,7 @@ def _random_box(rng, desc):
 
 def check(op: TilerOp, rng, boxes: int = 3) -> None:
     desc = op.tiling()
-    xs = [_random_input(rng, op, i) for i in range(len(op.inputs))]
+    xs = [random_input(rng, op, i) for i in range(len(op.inputs))]
     for _ in range(boxes):
         box = _random_box(rng, desc)
         partial = any(d.kind == IterKind.REDUCTION and b != (0, d.size) for d, b in zip(desc.dims, box))
@@ -68,5 +66,5 @@ def test_fast_tiles_match_definition_on_conformance_ops(case_op):
 @pytest.mark.parametrize("model", ["mlperf-tiny/kws_dscnn_float32.onnx", "mlperf-tiny/resnet8_float32.onnx", "deeploy/CCT_1_16_16_8/network.onnx"])
 def test_fast_tiles_match_definition_on_model_ops(model):
     rng = np.random.default_rng(11)
-    for op in _ops_of(import_onnx(shared_path("models", model))):
+    for op in ops_of(import_onnx(shared_path("models", model))):
         check(op, rng, boxes=2)

@@ -14,7 +14,8 @@ from tiler_passes.tiler import Tiler, TilingError
 from tiler_passes.tiling import solver as solver_module
 from tiler_passes.tiling.estimate import estimate
 from tiler_passes.tiling.problem import align_up
-from tiler_passes.tiling.solver import Infeasible, SolverOptions, solve
+from tiler_passes.options import TileOptions
+from tiler_passes.tiling.solver import NoScheduleFits, solve
 from tiler_tools.executor import execute
 from tiler_tools.onnx_frontend import import_onnx, parse_model_text
 
@@ -210,7 +211,7 @@ def test_solver_objective_is_the_documented_estimate(path, l1, double):
     tiler.doubleBuffer = double
     for problem in tiler.setupModel(module):
         copies = [[2 if double else 1] * len(problem.shapes) for _ in range(problem.levels)]
-        found = solve(problem, SolverOptions(double_buffer=double), copies)
+        found = solve(problem, TileOptions(double_buffer=double), copies)
         assert found.objective == estimate(problem, found.tiling, 4).cycles, problem.label
 
 
@@ -250,7 +251,7 @@ def test_contractions_compute_at_their_data_widths_mac_rate(rates, float_rate, i
         assert problem.multiply_accumulates and problem.work == macs
         assert problem.compute_cycles == -(-macs // rate)
         copies = [[2] * len(problem.shapes) for _ in range(problem.levels)]
-        found = solve(problem, SolverOptions(), copies)
+        found = solve(problem, TileOptions(), copies)
         assert found.objective == estimate(problem, found.tiling, 4).cycles
 
 
@@ -291,8 +292,8 @@ def test_infeasible_exception_from_solver_directly():
     module = model("g (float[1, 4096] x) => (float[1, 4096] y) { y = Softmax <axis = 1> (x) }", l1=1024)
     (op,) = [o for o in module.walk() if isinstance(o, TilerOp)]
     problem = problem_of(op, "softmax")
-    with pytest.raises(Infeasible):
-        solve(problem, SolverOptions(), [[2, 2]])
+    with pytest.raises(NoScheduleFits):
+        solve(problem, TileOptions(), [[2, 2]])
 
 
 def test_home_equal_to_compute_level_computes_in_place():

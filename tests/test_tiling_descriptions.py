@@ -10,38 +10,18 @@ A map that misses a halo row, a stride, a broadcast or a transposition fails her
 
 from __future__ import annotations
 
-import warnings
 import zlib
 
 import numpy as np
 import pytest
 import onnx
+from conformance_cases import conformance_ops, ops_of, random_input
 from conftest import SHARED, shared_path
 from quantized_graphs import GRAPHS as QUANTIZED_GRAPHS
 
-from tiler_dialect.ops import TilerOp, element_dtype
+from tiler_dialect.ops import TilerOp
 from tiler_dialect.tiling import IterKind, OutOfBounds, TilingDescription
-from tiler_tools.onnx_frontend import ImportFailure, import_onnx, sample_input_types
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from test_onnx_conformance import CASES, REJECTED, bind_static_inputs
-
-
-def _ops_of(module) -> list[TilerOp]:
-    return [op for op in module.walk() if isinstance(op, TilerOp) and not op.IS_VIEW]
-
-
-def _random_input(rng, op: TilerOp, i: int) -> np.ndarray:
-    t = op.inputs[i].type
-    dtype = element_dtype(t.element_type)
-    shape = tuple(t.get_shape())
-    if dtype == np.bool_:
-        return rng.integers(0, 2, shape).astype(bool)
-    if np.issubdtype(dtype, np.integer):
-        return rng.integers(1, 5, shape).astype(dtype)  # no zero divisors, no overflow
-    return rng.uniform(0.5, 2.0, shape).astype(dtype)  # positive: valid for sqrt and pow
-
+from tiler_tools.onnx_frontend import import_onnx, sample_input_types
 
 def _clip(region, shape):
     return tuple((max(lo, 0), min(hi, size)) for (lo, hi), size in zip(region, shape))
@@ -65,7 +45,7 @@ def check_op(op: TilerOp, rng, boxes: int = 3) -> None:
     assert desc.region(desc.outputs[0], desc.full_box) == tuple((0, s) for s in out_shape), (
         f"{op.name}: the output map does not cover the output exactly"
     )
-    xs = [_random_input(rng, op, i) for i in range(len(op.inputs))]
+    xs = [random_input(rng, op, i) for i in range(len(op.inputs))]
     reference = op.compute(*xs)
     for _ in range(boxes):
         box = _random_box(rng, desc)
@@ -96,20 +76,7 @@ def check_op(op: TilerOp, rng, boxes: int = 3) -> None:
         )
 
 
-def _conformance_ops():
-    for case in CASES:
-        if case.name in REJECTED:
-            continue
-        model, _ = bind_static_inputs(case.model, case.data_sets[0][0])
-        try:
-            module = import_onnx(model)
-        except ImportFailure:  # pragma: no cover - the conformance test covers imports
-            continue
-        for op in _ops_of(module):
-            yield case.name, op
-
-
-CONFORMANCE_OPS = list(_conformance_ops())
+CONFORMANCE_OPS = list(conformance_ops())
 
 
 def _deeploy_integer_ops():
@@ -121,7 +88,7 @@ def _deeploy_integer_ops():
             samples = [data[k] for k in data.files]
         path = folder / "network.onnx"
         module = import_onnx(path, integer_inputs=sample_input_types(onnx.load(path), samples))
-        for op in _ops_of(module):
+        for op in ops_of(module):
             yield folder.name, op
 
 
@@ -132,7 +99,7 @@ def _quantized_ops():
     """The ops of the QOperator and QDQ graphs (com.microsoft's requantizing ops, which
     no ONNX conformance case has)."""
     for name, make in QUANTIZED_GRAPHS.items():
-        for op in _ops_of(import_onnx(make()[0])):
+        for op in ops_of(import_onnx(make()[0])):
             yield name, op
 
 
@@ -178,5 +145,5 @@ def test_description_is_sound_on_conformance_ops(case_op):
 def test_description_is_sound_on_model_ops(model):
     module = import_onnx(shared_path("models", model))
     rng = np.random.default_rng(3)
-    for op in _ops_of(module):
+    for op in ops_of(module):
         check_op(op, rng, boxes=2)

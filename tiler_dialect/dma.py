@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from xdsl.dialects import memref
 from xdsl.dialects.builtin import MemRefType, ModuleOp
-from xdsl.ir import Operation, SSAValue
-from xdsl.utils.exceptions import DiagnosticException
+from xdsl.ir import SSAValue
 
 from tiler_dialect.attributes import memory_level_of, shared_hierarchy_of
+from tiler_dialect.errors import TilerError
+from tiler_dialect.naming import op_label
 
 DMA_TAGS_ATTR = "tiler.dma_tags"
 """On the `memref.alloc` of an op nest's DMA tag array."""
@@ -45,7 +46,7 @@ PIPELINED_ATTR = "tiler.pipelined"
 """On a tile loop whose loads the multi-buffer pass starts a tile early."""
 
 
-class DmaError(DiagnosticException):
+class DmaError(TilerError):
     """A transfer the hierarchy cannot do (levels that are not neighbours, shapes or
     element types that differ)."""
 
@@ -53,11 +54,6 @@ class DmaError(DiagnosticException):
 def is_dma_tags(value: SSAValue) -> bool:
     owner = value.owner
     return isinstance(owner, memref.AllocOp) and DMA_TAGS_ATTR in owner.attributes
-
-
-def _describe(op: Operation) -> str:
-    name = op.attributes.get("tiler.name")
-    return f"{op.name} '{name.data}'" if name is not None and hasattr(name, "data") else op.name
 
 
 def check_dma(module: ModuleOp) -> None:
@@ -73,9 +69,9 @@ def check_dma(module: ModuleOp) -> None:
         if a is None or b is None:
             continue  # not between tiler levels: upstream semantics only
         if src.element_type != dst.element_type:
-            raise DmaError(f"{_describe(op)}: the source holds {src.element_type}, the destination {dst.element_type}")
+            raise DmaError(f"{op_label(op)}: the source holds {src.element_type}, the destination {dst.element_type}")
         for level in (a, b):
             if level not in hierarchy.memoryLevels:
-                raise DmaError(f"{_describe(op)}: level {level} is not in the module's hierarchy")
+                raise DmaError(f"{op_label(op)}: level {level} is not in the module's hierarchy")
         if hierarchy.bfs(a, b) != [a, b]:
-            raise DmaError(f"{_describe(op)}: levels {a} and {b} are not neighbours: no DMA connects them")
+            raise DmaError(f"{op_label(op)}: levels {a} and {b} are not neighbours: no DMA connects them")

@@ -13,7 +13,6 @@ listing a link on either side is enough.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from tiler_dialect.cost import FAR_LINK, NEAR_LINK, ComputeRates, LinkCost
+from tiler_dialect.errors import TilerError
 
 
-class HierarchyError(ValueError):
+class HierarchyError(TilerError, ValueError):
     """An invalid memory level or hierarchy: the message says what is wrong."""
 
 
@@ -313,141 +313,27 @@ class MemoryHierarchy:
         sizes = {name: DEFAULT_SIZES[name] if v is None else v for name, v in given.items()}
         return cls.chain(sizes, default or DEFAULT_HOME, DEFAULT_COMPUTE)
 
-    # -- JSON ------------------------------------------------------------------------
+    # -- JSON (tiler_dialect/hierarchy_json.py) ------------------------------------------
 
     def toJSON(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "levels": [
-                {"name": l.name, "size": l.size, "neighbours": list(l.neighbourNames)}
-                for l in self.memoryLevels.values()
-            ],
-            "default": self.defaultName,
-            "compute": self.computeName,
-        }
-        if self.linkCosts:
-            data["links"] = [
-                {"between": sorted(pair), "bandwidth": c.bandwidth, "latency": c.latency}
-                for pair, c in sorted(self.linkCosts.items(), key=lambda kv: sorted(kv[0]))
-            ]
-        if self.computeRates != ComputeRates():
-            data["compute_rates"] = {
-                name: getattr(self.computeRates, name) for name in ComputeRates.field_names()
-            }
-        return data
+        from tiler_dialect.hierarchy_json import hierarchy_to_json
+
+        return hierarchy_to_json(self)
 
     @classmethod
     def fromJSON(cls, data: Any, source: str = "hierarchy") -> MemoryHierarchy:
         """Build from the JSON form; `source` names the file in error messages."""
+        from tiler_dialect.hierarchy_json import hierarchy_from_json
 
-        def fail(msg: str) -> HierarchyError:
-            return HierarchyError(f"{source}: {msg}")
-
-        if not isinstance(data, dict):
-            raise fail("expected a JSON object with 'levels' and 'default'")
-        unknown = set(data) - {"levels", "default", "compute", "links", "compute_rates"}
-        if unknown:
-            raise fail(f"unknown key(s) {_shown(sorted(map(str, unknown)), 120)}; known: levels, default, compute, links, compute_rates")
-        levels = data.get("levels")
-        if not isinstance(levels, list) or not levels:
-            raise fail("'levels' must be a non-empty list of levels")
-        parsed = []
-        for i, entry in enumerate(levels):
-            if not isinstance(entry, dict):
-                raise fail(f"level #{i} must be an object with 'name', 'size', 'neighbours'")
-            unknown = set(entry) - {"name", "size", "neighbours"}
-            if unknown:
-                raise fail(f"level #{i}: unknown key(s) {_shown(sorted(map(str, unknown)), 120)}; known: name, size, neighbours")
-            for key in ("name", "size", "neighbours"):
-                if key not in entry:
-                    raise fail(f"level #{i} has no {key!r}")
-            size = entry["size"]
-            if isinstance(size, str):
-                try:
-                    size = parse_bytes(size)
-                except ValueError as e:
-                    raise fail(f"level #{i}: {e}") from None
-            try:
-                parsed.append(MemoryLevel(entry["name"], entry["neighbours"], size))
-            except HierarchyError as e:
-                raise fail(str(e)) from None
-        try:
-            hierarchy = cls(parsed)
-            if "default" not in data:
-                raise HierarchyError("no 'default' level: name the level graph tensors live in")
-            hierarchy.setDefaultMemoryLevel(data["default"])
-            if "compute" in data:
-                hierarchy.setComputeMemoryLevel(data["compute"])
-            hierarchy.validate()
-            _read_costs(hierarchy, data)
-        except HierarchyError as e:
-            raise fail(str(e)) from None
-        return hierarchy
+        return hierarchy_from_json(data, source)
 
     @classmethod
     def load(cls, path: str | Path) -> MemoryHierarchy:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as e:
-            raise HierarchyError(f"cannot read hierarchy file {path}: {e.strerror}") from None
-        if len(data) > _MAX_FILE_BYTES:
-            raise HierarchyError(f"{path}: {len(data)} bytes is too large for a hierarchy file")
-        try:
-            text = data.decode("utf-8-sig")  # RFC 8259: UTF-8; a BOM is tolerated
-        except UnicodeDecodeError as e:
-            raise HierarchyError(f"{path}: not UTF-8 text (byte {e.start}); a hierarchy file is UTF-8 JSON") from None
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise HierarchyError(f"{path}: not valid JSON: {e}") from None
-        except RecursionError:
-            raise HierarchyError(f"{path}: JSON nested too deeply") from None
-        except ValueError as e:  # e.g. an integer of more digits than Python converts
-            raise HierarchyError(f"{path}: not valid JSON: {_shown(str(e), 120)}") from None
-        return cls.fromJSON(parsed, str(path))
+        """Read a JSON hierarchy file (HierarchyError says what is wrong with it)."""
+        from tiler_dialect.hierarchy_json import load_hierarchy
 
+        return load_hierarchy(path)
 
-def _read_costs(hierarchy: MemoryHierarchy, data: dict[str, Any]) -> None:
-    links = data.get("links", [])
-    if not isinstance(links, list):
-        raise HierarchyError("'links' must be a list of {between, bandwidth, latency} objects")
-    for i, link in enumerate(links):
-        if not isinstance(link, dict) or set(link) != {"between", "bandwidth", "latency"}:
-            raise HierarchyError(f"link #{i} must have exactly 'between', 'bandwidth' and 'latency'")
-        between = link["between"]
-        if not (isinstance(between, list) and len(between) == 2 and all(isinstance(n, str) for n in between)):
-            raise HierarchyError(f"link #{i}: 'between' must name two levels")
-        try:
-            cost = LinkCost(_positive_int(link["bandwidth"], f"link #{i} bandwidth"), _positive_int(link["latency"], f"link #{i} latency", zero=True))
-        except ValueError as e:
-            raise HierarchyError(f"link #{i}: {e}") from None
-        hierarchy.setLinkCost(between[0], between[1], cost)
-    rates = data.get("compute_rates", {})
-    if not isinstance(rates, dict):
-        raise HierarchyError("'compute_rates' must be an object")
-    unknown = set(rates) - set(ComputeRates.field_names())
-    if unknown:
-        raise HierarchyError(
-            f"unknown compute rate(s) {', '.join(sorted(map(repr, unknown)))}; known: "
-            f"{', '.join(ComputeRates.field_names())}"
-        )
-    values = {k: _positive_int(v, k, zero=k == "tile_overhead") for k, v in rates.items()}
-    hierarchy.computeRates = ComputeRates(**values)
-
-
-MAX_RATE = 1 << 31
-"""Bandwidths, latencies and compute rates stay below it, so cycle estimates (rates times
-bytes or MACs) stay within 64-bit integers."""
-
-
-def _positive_int(value: Any, what: str, zero: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not (0 if zero else 1) <= value <= MAX_RATE:
-        raise HierarchyError(
-            f"{what} must be a {'non-negative' if zero else 'positive'} integer up to {MAX_RATE}, got {_shown(value)}"
-        )
-    return value
-
-
-_MAX_FILE_BYTES = 1 << 20
 
 _BYTES_RE = re.compile(r"\s*([0-9]+)\s*(|B|K|KB|KiB|M|MB|MiB|G|GB|GiB)\s*", re.IGNORECASE | re.ASCII)
 _UNITS = {

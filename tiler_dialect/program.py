@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.utils.exceptions import DiagnosticException
+from tiler_dialect.errors import TilerError
 
 
-class ProgramError(DiagnosticException):
+class ProgramError(TilerError):
     """The module is not a tiler program (no single @main)."""
 
 

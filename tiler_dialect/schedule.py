@@ -39,6 +39,7 @@ from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.tiling import IterKind, OperandAccess, TilingDescription, linear_form
+from tiler_dialect.errors import TilerError
 
 SCHEDULE_ATTR = "tiler.schedule"
 """The op attribute that carries an op's `#tiler.schedule`."""
@@ -126,7 +127,7 @@ def region_extent(access: OperandAccess, extents: Sequence[int], shape: Sequence
     return out
 
 
-class ScheduleError(ValueError):
+class ScheduleError(TilerError, ValueError):
     """A schedule that breaks the structural rules; the message names the rule."""
 
 

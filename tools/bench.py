@@ -37,6 +37,8 @@ from pathlib import Path
 
 from xdsl.printer import Printer
 
+from tiler_passes.options import ALLOCATION_STRATEGIES, DEFAULT_SEARCH_STRATEGY, SEARCH_STRATEGIES
+
 KIB = 1024
 
 MODELS = {
@@ -318,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single-buffer", action="store_true", help="also measure single buffering")
     parser.add_argument("--no-c", action="store_true",
                         help="skip the C target's table (generated code's run time against onnxruntime, its size)")
-    parser.add_argument("--search-strategy", default="cycles", choices=["cycles", "max", "min", "random-max"])
+    parser.add_argument("--search-strategy", default=DEFAULT_SEARCH_STRATEGY, choices=SEARCH_STRATEGIES)
     parser.add_argument("--no-malloc-suite", action="store_true", help="skip the MiniMalloc A-K suite")
     parser.add_argument("--minimalloc-timeout", type=float, default=60.0, metavar="SECONDS",
                         help="MiniMalloc's time per suite instance (default 60)")
@@ -391,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print_header(SUITE_HEADER)
         suite = run_suite(suite_dir, args.minimalloc_timeout, args.cpsat_seconds)
-        for strategy in ("MiniMalloc", "TetrisRandom", "TetrisCo-Opt"):
+        for strategy in ALLOCATION_STRATEGIES:
             mine = [r for r in suite if r.strategy == strategy]
             print(f"{strategy}: {sum(r.solved for r in mine)} of {len(mine)} solved, "
                   f"{sum(r.seconds for r in mine):.1f} s in all")

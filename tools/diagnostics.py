@@ -8,6 +8,8 @@ import traceback
 
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
 
+from tiler_dialect.errors import TilerUsageError
+
 _CONTEXT_LINES = 3
 _FULL_IR_LINES = 40
 
@@ -83,7 +85,7 @@ EXIT_USAGE = 2  # the command line or pass pipeline is wrong (argparse's code to
 EXIT_INTERNAL = 70  # a bug in the tool (sysexits' EX_SOFTWARE)
 
 
-class UsageError(Exception):
+class UsageError(TilerUsageError):
     """A bad command line or pass pipeline; the message names what is wrong and what exists."""
 
 
@@ -109,16 +111,10 @@ def checked_type(convert, check):
 
 def report(tool: str, e: BaseException) -> int:
     """Print an error for `e`; internal errors (bugs) say so. Returns the exit code."""
-    from tiler_dialect.hierarchy import HierarchyError
-    from tiler_tools.executor import ExecutionError
-
-    from tiler_passes.options import OptionError
-
-    if isinstance(e, (UsageError, ArgSpecParseError, OptionError)):
+    if isinstance(e, (TilerUsageError, ArgSpecParseError)):  # UsageError, OptionError
         print(f"{tool}: error: {format_error(e)}", file=sys.stderr)
         return EXIT_USAGE
-    user_errors = (DiagnosticException, ParseError, OSError, HierarchyError, ExecutionError)
-    if isinstance(e, user_errors):
+    if isinstance(e, (DiagnosticException, ParseError, OSError)):  # TilerError and xDSL's
         print(f"{tool}: error: {format_error(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if isinstance(e, MemoryError):  # the input asks for more memory than this machine has

@@ -7,8 +7,10 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
+from tiler_dialect.errors import TilerError
 
-class MalformedIR(DiagnosticException):
+
+class MalformedIR(TilerError):
     """IR text that cannot be read; the message names the file and why."""
 
 

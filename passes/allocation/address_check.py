@@ -50,6 +50,16 @@ def _name(attrs: Mapping[str, object], fallback: str) -> str:
 def check_addresses(module: ModuleOp, main: func.FuncOp, capacities: Mapping[str, int], home: str, alignment: int) -> None:
     """Raise AllocationError naming the first buffer whose address breaks a rule above."""
     ops = function_ops(main)
+    arenas = _arenas(ops, capacities)
+    placer = _Placer({level: size for level, size in arenas.values()}, alignment)
+    placed = _placed_inputs(main, placer)
+    placed.update(_placed_buffers(module, ops, arenas, placer, home))
+    _mark_last_uses(ops, placed)
+    _check_no_overlap(placed)
+
+
+def _arenas(ops, capacities: Mapping[str, int]) -> dict[SSAValue, tuple[str, int]]:
+    """Each arena's level and size: at most one per level, within its capacity."""
     arenas: dict[SSAValue, tuple[str, int]] = {}
     for op in ops:
         if isinstance(op, memref.AllocOp) and ARENA_ATTR in op.attributes:
@@ -64,21 +74,32 @@ def check_addresses(module: ModuleOp, main: func.FuncOp, capacities: Mapping[str
             if size > capacities[level]:
                 raise AllocationError(f"the {level} arena of {size} bytes exceeds the level's capacity {capacities[level]}")
             arenas[op.memref] = (level, size)
-    arena_size = {level: size for level, size in arenas.values()}
+    return arenas
 
-    def place(name: str, level: str | None, offset: int, t: MemRefType, first: int) -> _Placed:
+
+@dataclass
+class _Placer:
+    """Checks one buffer's address against its level's arena and the alignment."""
+
+    arena_size: dict[str, int]
+    alignment: int
+
+    def __call__(self, name: str, level: str | None, offset: int, t: MemRefType, first: int) -> _Placed:
         size = shaped_bytes(t)
-        if level not in arena_size:
+        if level not in self.arena_size:
             raise AllocationError(f"{name}: its level {level} has no arena")
-        align = buffer_alignment(t, alignment)
+        align = buffer_alignment(t, self.alignment)
         if offset % align:
             raise AllocationError(f"{name}: offset {offset} in {level} is not {align}-byte aligned")
-        if offset < 0 or offset + size > arena_size[level]:
+        if offset < 0 or offset + size > self.arena_size[level]:
             raise AllocationError(
-                f"{name}: bytes [{offset}, {offset + size}) lie outside the {level} arena of {arena_size[level]} bytes"
+                f"{name}: bytes [{offset}, {offset + size}) lie outside the {level} arena of {self.arena_size[level]} bytes"
             )
         return _Placed(name, level, offset, size, first)
 
+
+def _placed_inputs(main: func.FuncOp, place: _Placer) -> dict[SSAValue, _Placed]:
+    """The graph inputs with a `tiler.offset`."""
     placed: dict[SSAValue, _Placed] = {}
     attrs = main.arg_attrs.data if main.arg_attrs is not None else ()
     for i, arg in enumerate(main.body.blocks[0].args):
@@ -87,6 +108,12 @@ def check_addresses(module: ModuleOp, main: func.FuncOp, capacities: Mapping[str
         if isinstance(arg.type, MemRefType) and isinstance(offset, IntegerAttr):
             name = _name(entry.data, f"argument {i}") if isinstance(entry, DictionaryAttr) else f"argument {i}"
             placed[arg] = place(f"input {name}", memory_level_of(arg.type), offset.value.data, arg.type, -1)
+    return placed
+
+
+def _placed_buffers(module: ModuleOp, ops, arenas: dict[SSAValue, tuple[str, int]], place: _Placer, home: str) -> dict[SSAValue, _Placed]:
+    """The constants with a `tiler.offset` (live throughout) and the views of the arenas."""
+    placed: dict[SSAValue, _Placed] = {}
     globals_ = {op.sym_name.data: op for op in module.walk() if isinstance(op, memref.GlobalOp)}
     for pos, op in enumerate(ops):
         if isinstance(op, memref.GetGlobalOp):
@@ -110,8 +137,11 @@ def check_addresses(module: ModuleOp, main: func.FuncOp, capacities: Mapping[str
             if level != home and (not t.get_shape() or t.get_shape()[0] < 1):
                 raise AllocationError(f"{name}: its buffer count (leading dim) must be an integer >= 1")
             placed[op.result] = place(name, level, shift.value.value.data, t, pos)
+    return placed
 
-    # in use until the last top-level op that touches the buffer or a view of it
+
+def _mark_last_uses(ops, placed: dict[SSAValue, _Placed]) -> None:
+    """A buffer is in use until the last top-level op that touches it or a view of it."""
     for pos, op in enumerate(ops):
         for inner in op.walk():
             for operand in inner.operands:
@@ -119,6 +149,9 @@ def check_addresses(module: ModuleOp, main: func.FuncOp, capacities: Mapping[str
                 if p is not None:
                     p.last = max(p.last, len(ops) if isinstance(inner, func.ReturnOp) else pos)
 
+
+def _check_no_overlap(placed: dict[SSAValue, _Placed]) -> None:
+    """No two buffers of a level share a byte while both are in use."""
     by_level: dict[str, list[_Placed]] = {}
     for p in placed.values():
         by_level.setdefault(p.level, []).append(p)

@@ -16,9 +16,10 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from tiler_dialect.errors import TilerError
 
 
-class AllocationError(Exception):
+class AllocationError(TilerError):
     """No placement: infeasible, out of time, or malformed input. The message says which."""
 
 

@@ -25,6 +25,7 @@ from tiler_dialect.dma import DMA_TAGS_ATTR, is_dma_tags
 from tiler_dialect.ops import NAME_ATTR, TilerOp, element_dtype, shaped_bytes
 from tiler_passes.allocation.blocks import AllocationError, Block
 from tiler_passes.tiling.problem import align_up
+from tiler_passes.options import DEFAULT_ALIGNMENT
 
 
 
@@ -126,13 +127,28 @@ def _loop_spans(main: func.FuncOp, step_of: dict[Operation, int]) -> list[tuple[
     return spans
 
 
-def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) -> MemoryMap:
+def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = DEFAULT_ALIGNMENT) -> MemoryMap:
     hierarchy = hierarchy_of(module)
     capacities = {name: level.size for name, level in hierarchy.memoryLevels.items()}
-    block = main.body.blocks[0]  # the entry block: its arguments are the graph's inputs
     ops = function_ops(main)
+    step_of, steps = _steps(ops)
+    uses = _uses_per_step(ops, step_of, steps)
+    returned = {root_of(v) for op in ops if isinstance(op, func.ReturnOp) for v in op.operands}
+    mmap = MemoryMap(steps, capacities, uses=uses, returned=returned)
+    blocks = _Blocks(mmap, alignment)
+    block = main.body.blocks[0]  # the entry block: its arguments are the graph's inputs
+    for i, arg in enumerate(block.args):
+        if isinstance(arg.type, MemRefType):
+            upper = steps if arg in returned else blocks.last_use(arg)
+            blocks.add(arg, i, "input", _arg_name(main, i), 0, upper)
+    _add_buffers(module, ops, step_of, blocks, hierarchy.defaultName)
+    _extend_over_loops(mmap, _loop_spans(main, step_of))
+    return mmap
 
-    # steps: the runs of work ops
+
+def _steps(ops: list[Operation]) -> tuple[dict[Operation, int], int]:
+    """Each op's step: the runs of work ops are the steps; an op between runs belongs to
+    the step that follows it. Returns the steps of the ops and how many there are."""
     step_of: dict[Operation, int] = {}
     runs, in_run = 0, False
     for op in ops:
@@ -142,9 +158,12 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
             step_of[op] = runs - 1
         else:
             in_run = False
-            step_of[op] = runs  # the step that follows it
-    steps = max(runs, 1)
+            step_of[op] = runs
+    return step_of, max(runs, 1)
 
+
+def _uses_per_step(ops: list[Operation], step_of: dict[Operation, int], steps: int) -> list[set[SSAValue]]:
+    """Per step, the buffers (roots of memref views, DMA tags aside) its work ops use."""
     uses: list[set[SSAValue]] = [set() for _ in range(steps)]
     for op in ops:
         if _is_work(op):
@@ -152,14 +171,24 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
                 for operand in inner.operands:
                     if isinstance(operand.type, MemRefType) and not is_dma_tags(root_of(operand)):
                         uses[step_of[op]].add(root_of(operand))
-    returned = {root_of(v) for op in ops if isinstance(op, func.ReturnOp) for v in op.operands}
+    return uses
 
-    mmap = MemoryMap(steps, capacities, uses=uses, returned=returned)
-    taken: set[str] = set()
 
-    def add(value: SSAValue, source, kind: str, name: str, lower: int, upper: int, hint: int | None = None) -> None:
+class _Blocks:
+    """Adds the map's blocks, one per buffer, each named uniquely in its level."""
+
+    def __init__(self, mmap: MemoryMap, alignment: int):
+        self.mmap, self.alignment = mmap, alignment
+        self.taken: set[str] = set()
+
+    def last_use(self, value: SSAValue) -> int:
+        used = [s for s, u in enumerate(self.mmap.uses) if value in u]
+        return max(used) + 1 if used else 1
+
+    def add(self, value: SSAValue, source, kind: str, name: str, lower: int, upper: int, hint: int | None = None) -> None:
         t = value.type
         assert isinstance(t, MemRefType)
+        capacities = self.mmap.capacities
         level = memory_level_of(t)
         if level is None:
             raise AllocationError(f"{name}: its memref has no memory level (#tiler.mem<...>) to allocate in")
@@ -169,51 +198,42 @@ def compute_memory_map(module: ModuleOp, main: func.FuncOp, alignment: int = 4) 
                 f"(levels: {', '.join(capacities)})"
             )
         ident, k = name, 1
-        while ident in taken:
+        while ident in self.taken:
             k += 1
             ident = f"{name}#{k}"
-        taken.add(ident)
-        align = buffer_alignment(t, alignment)
+        self.taken.add(ident)
+        align = buffer_alignment(t, self.alignment)
         size = align_up(shaped_bytes(t), align)
         upper = max(upper, lower + 1)
-        mmap.levels.setdefault(level, []).append(
+        self.mmap.levels.setdefault(level, []).append(
             MapBlock(Block(ident, lower, upper, size, align), level, kind, value, source, hint=hint)
         )
 
-    def last_use(value: SSAValue) -> int:
-        used = [s for s, u in enumerate(uses) if value in u]
-        return max(used) + 1 if used else 1
 
-    for i, arg in enumerate(block.args):
-        if isinstance(arg.type, MemRefType):
-            upper = steps if arg in returned else last_use(arg)
-            add(arg, i, "input", _arg_name(main, i), 0, upper)
-
+def _add_buffers(module: ModuleOp, ops: list[Operation], step_of: dict[Operation, int], blocks: _Blocks, home: str) -> None:
+    """The constants (live throughout) and every statically sized allocation: from its
+    step to its dealloc (or the end, if returned or never freed)."""
+    steps, returned = blocks.mmap.steps, blocks.mmap.returned
     globals_ = {op.sym_name.data: op for op in module.walk() if isinstance(op, memref.GlobalOp)}
     seen_globals: dict[str, SSAValue] = {}
-    frees: dict[SSAValue, int] = {}
-    for op in ops:
-        if isinstance(op, memref.DeallocOp):
-            frees[root_of(op.memref)] = step_of[op]
+    frees = {root_of(op.memref): step_of[op] for op in ops if isinstance(op, memref.DeallocOp)}
     for op in ops:
         if isinstance(op, memref.GetGlobalOp):
             sym = op.name_.root_reference.data
             if sym in seen_globals:
                 raise AllocationError(f"@{sym} is read by two memref.get_global ops; expected one per constant")
             seen_globals[sym] = op.memref
-            add(op.memref, globals_[sym], "constant", sym, 0, steps)
+            blocks.add(op.memref, globals_[sym], "constant", sym, 0, steps)
         elif isinstance(op, memref.AllocOp) and ARENA_ATTR not in op.attributes and DMA_TAGS_ATTR not in op.attributes:
             if op.dynamic_sizes:
                 raise AllocationError("dynamically sized memref.alloc cannot be allocated statically")
             name = op.attributes.get(NAME_ATTR)
             label = name.data if isinstance(name, StringAttr) else (op.memref.name_hint or "buffer")
             # in the home level: a layer's result; below it: a tile buffer of one op
-            kind = "activation" if memory_level_of(op.memref.type) == hierarchy.defaultName else "buffer"
+            kind = "activation" if memory_level_of(op.memref.type) == home else "buffer"
             upper = steps if op.memref in returned else frees.get(op.memref, steps)
             hint = op.attributes.get(OFFSET_ATTR)
-            add(op.memref, op, kind, label, step_of[op], upper, hint.value.data if isinstance(hint, IntegerAttr) else None)
-    _extend_over_loops(mmap, _loop_spans(main, step_of))
-    return mmap
+            blocks.add(op.memref, op, kind, label, step_of[op], upper, hint.value.data if isinstance(hint, IntegerAttr) else None)
 
 
 def _extend_over_loops(mmap: MemoryMap, spans: list[tuple[int, int]]) -> None:

@@ -14,7 +14,7 @@ from xdsl.dialects import math
 from xdsl.dialects.builtin import Float64Type, IntegerType
 from xdsl.ir import Attribute, SSAValue
 
-from tiler_dialect.ops.base import get_bool, get_int
+from tiler_dialect.ops.properties import get_bool, get_int
 from tiler_dialect.ops.deeploy import levels_type
 
 from tiler_passes.lowering.body import Body

@@ -9,7 +9,7 @@ from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import IntegerType, f32
 from xdsl.ir import Attribute, SSAValue
 
-from tiler_dialect.ops.base import get_float, get_int
+from tiler_dialect.ops.properties import get_float, get_int
 
 from tiler_passes.lowering.signless import is_unsigned
 from tiler_passes.lowering.structured import Element

@@ -24,7 +24,7 @@ from xdsl.dialects.linalg.ops import Conv2DNchwFchwOp, Conv2DNgchwGfchwOp, Matmu
 from xdsl.ir import Operation, SSAValue
 
 from tiler_dialect.ops import ConvOp, GemmOp, MatMulOp, MaxPoolOp, TilerOp, TransposeOp
-from tiler_dialect.ops.base import get_bool, get_float, get_int, get_ints
+from tiler_dialect.ops.properties import get_bool, get_float, get_int, get_ints
 from tiler_passes.lowering.signless import is_unsigned
 from tiler_passes.lowering.structured import SHAPE_ONLY_ATTR, Access
 from tiler_passes.lowering.views import with_unit_dim_after

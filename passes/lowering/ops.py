@@ -59,7 +59,7 @@ from tiler_dialect.ops import (
     TilerOp,
     TransposeOp,
 )
-from tiler_dialect.ops.base import get_bool, get_float
+from tiler_dialect.ops.properties import get_bool, get_float
 from tiler_dialect.ops.deeploy import (
     IntegerHardswishOp,
     IntegerNoNormOp,

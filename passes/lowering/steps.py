@@ -27,7 +27,7 @@ from tiler_dialect.ops import (
     SoftmaxOp,
     TilerOp,
 )
-from tiler_dialect.ops.base import get_float, get_int
+from tiler_dialect.ops.properties import get_float, get_int
 from tiler_dialect.ops.deeploy import (
     IntegerRMSNormOp,
     IntegerSoftmaxOp,

@@ -17,15 +17,15 @@ from xdsl.dialects.builtin import (
     StringAttr,
 )
 from xdsl.ir import Attribute, SSAValue
-from xdsl.utils.exceptions import DiagnosticException
 
 from tiler_dialect.ops import NAME_ATTR, TilerOp
-from tiler_dialect.ops.base import get_ints
+from tiler_dialect.ops.properties import get_ints
 from tiler_dialect.tiling import LinearForm, OutOfBounds, TilingDescription, linear_form
 from tiler_passes.lowering.structured import Access, Element, Emitter, Index
+from tiler_dialect.errors import TilerPassFailed
 
 
-class LoweringError(DiagnosticException):
+class LoweringError(TilerPassFailed):
     """An op this lowering cannot express (named in the message)."""
 
 

@@ -9,7 +9,6 @@ which gives the allocator its lifetimes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from xdsl.dialects import arith, func, memref
@@ -24,7 +23,8 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.transforms.dead_code_elimination import region_dce
-from xdsl.utils.exceptions import DiagnosticException
+from tiler_dialect.naming import identifier
+from tiler_dialect.errors import TilerPassFailed
 
 from tiler_dialect.attributes import hierarchy_of, memory_level_of
 from tiler_dialect.ops import NAME_ATTR, ReshapeOp, TilerOp
@@ -53,94 +53,114 @@ def op_name(op: Operation, counter: dict[str, int]) -> str:
 
 
 def bufferize_and_tile(module: ModuleOp, main: func.FuncOp, choose: ChooseTiling) -> None:
-    old = main.body.block
-    new = Block(arg_types=[memref_of(a.type) for a in old.args])  # type: ignore[arg-type]
-    values: dict[SSAValue, SSAValue] = {}
-    for a, b in zip(old.args, new.args):
-        b.name_hint = a.name_hint
-        values[a] = b
-    em = Emitter(new)
-    globals_: list[memref.GlobalOp] = []
-    symbols: set[str] = set()
-    counter: dict[str, int] = {}
-    compute_level = hierarchy_of(module).computeName
-    activations: list[SSAValue] = []
-    roots: dict[SSAValue, SSAValue] = {}  # a view -> the buffer it views
-    ends: dict[SSAValue, Operation] = {}  # buffer -> last op of its last user's loop nest
-    returned: set[SSAValue] = set()
-
-    def use(v: SSAValue) -> SSAValue:
-        return values[v]
-
-    for op in old.ops:
+    b = _Bufferizer(module, main, choose)
+    for op in main.body.block.ops:
         if isinstance(op, arith.ConstantOp) and isinstance(op.result.type, TensorType):
-            value = op.value
-            assert isinstance(value, DenseIntOrFPElementsAttr)
-            t = memref_of(op.result.type)
-            sym = _symbol(op.result.name_hint or op_name(op, counter), symbols)
-            initial = DenseIntOrFPElementsAttr(
-                TensorType(t.element_type, t.get_shape()), value.data
-            )
-            g = memref.GlobalOp.get(StringAttr(sym), t, initial, constant=UnitAttr())
-            if NAME_ATTR in op.attributes:
-                g.attributes[NAME_ATTR] = op.attributes[NAME_ATTR]
-            globals_.append(g)
-            got = em.emit(memref.GetGlobalOp(sym, t))
-            got.results[0].name_hint = op.result.name_hint
-            values[op.result] = got.results[0]
+            b.constant(op)
         elif isinstance(op, TilerOp) and op.IS_VIEW:
-            source = use(op.inputs[0])
-            view = em.emit(ReshapeOp([source], memref_of(op.res[0].type), attributes=dict(op.attributes)))  # type: ignore[arg-type]
-            view.results[0].name_hint = op.res[0].name_hint
-            values[op.res[0]] = view.results[0]
-            roots[view.results[0]] = roots.get(source, source)
+            b.view(op)
         elif isinstance(op, TilerOp):
-            name = op_name(op, counter)
-            t = memref_of(op.res[0].type)  # type: ignore[arg-type]
-            levels = {memory_level_of(v.type) for v in (*op.inputs, op.res[0])}
-            if len(levels) != 1:
-                raise DiagnosticException(
-                    f"{op.display_name}: its operands live in different levels ({', '.join(sorted(map(str, levels)))}); "
-                    "tiling needs one home level per op"
-                )
-            alloc = em.emit(memref.AllocOp([], [], t))
-            alloc.attributes[NAME_ATTR] = StringAttr(name)
-            result = alloc.results[0]
-            result.name_hint = op.res[0].name_hint
-            activations.append(result)
-            inputs = [use(v) for v in op.inputs]
-            tiling = choose(op, name)
-            if tiling is None:
-                if levels != {compute_level}:
-                    raise DiagnosticException(f"{op.display_name}: no schedule for an op outside the compute level")
-                props = {k: v for k, v in op.properties.items() if k != "operandSegmentSizes"}
-                em.emit(type(op)(inputs, outputs=[result], properties=props, attributes=kept_attributes(op)))
-            else:
-                OpCodegen(em, op, tiling, inputs, result, name).run()
-            values[op.res[0]] = result
-            # transfers of this op's nest are all waited for by its last op
-            for v in (*inputs, result):
-                ends[roots.get(v, v)] = new.last_op  # type: ignore[assignment]
+            b.compute(op)
         elif isinstance(op, func.ReturnOp):
-            results = [use(v) for v in op.arguments]
-            returned.update(roots.get(v, v) for v in results)
-            em.emit(func.ReturnOp(*results))
+            b.return_(op)
         else:
-            raise DiagnosticException(f"the tile pass cannot rewrite {op.name}; it expects imported tiler IR")
+            raise TilerPassFailed(f"the tile pass cannot rewrite {op.name}; it expects imported tiler IR")
+    b.finish()
 
-    _free_after_last_use(new, activations, ends, roots, returned)
-    main.body.detach_block(old)
-    main.body.add_block(new)
-    region_dce(main.body)  # index arithmetic nothing ended up using
-    main.function_type = FunctionType.from_lists(
-        [a.type for a in new.args], [memref_of(t) for t in main.function_type.outputs.data]  # type: ignore[arg-type]
-    )
-    for g in globals_:
-        module.body.block.insert_op_before(g, main)
+
+class _Bufferizer:
+    """@main rewritten op by op into a new block on memrefs: constants become globals,
+    views stay views, each compute op gets its result buffer and its loop nest (or runs
+    in place where it lives), activations are freed after their last use."""
+
+    def __init__(self, module: ModuleOp, main: func.FuncOp, choose: ChooseTiling):
+        self.module, self.main, self.choose = module, main, choose
+        old = main.body.block
+        self.new = Block(arg_types=[memref_of(a.type) for a in old.args])  # type: ignore[arg-type]
+        self.values: dict[SSAValue, SSAValue] = {}
+        for a, b in zip(old.args, self.new.args):
+            b.name_hint = a.name_hint
+            self.values[a] = b
+        self.em = Emitter(self.new)
+        self.globals: list[memref.GlobalOp] = []
+        self.symbols: set[str] = set()
+        self.counter: dict[str, int] = {}
+        self.compute_level = hierarchy_of(module).computeName
+        self.activations: list[SSAValue] = []
+        self.roots: dict[SSAValue, SSAValue] = {}  # a view -> the buffer it views
+        self.ends: dict[SSAValue, Operation] = {}  # buffer -> last op of its last user's loop nest
+        self.returned: set[SSAValue] = set()
+
+    def constant(self, op: arith.ConstantOp) -> None:
+        value = op.value
+        assert isinstance(value, DenseIntOrFPElementsAttr)
+        t = memref_of(op.result.type)  # type: ignore[arg-type]
+        sym = _symbol(op.result.name_hint or op_name(op, self.counter), self.symbols)
+        initial = DenseIntOrFPElementsAttr(TensorType(t.element_type, t.get_shape()), value.data)
+        g = memref.GlobalOp.get(StringAttr(sym), t, initial, constant=UnitAttr())
+        if NAME_ATTR in op.attributes:
+            g.attributes[NAME_ATTR] = op.attributes[NAME_ATTR]
+        self.globals.append(g)
+        got = self.em.emit(memref.GetGlobalOp(sym, t))
+        got.results[0].name_hint = op.result.name_hint
+        self.values[op.result] = got.results[0]
+
+    def view(self, op: TilerOp) -> None:
+        source = self.values[op.inputs[0]]
+        view = self.em.emit(ReshapeOp([source], memref_of(op.res[0].type), attributes=dict(op.attributes)))  # type: ignore[arg-type]
+        view.results[0].name_hint = op.res[0].name_hint
+        self.values[op.res[0]] = view.results[0]
+        self.roots[view.results[0]] = self.roots.get(source, source)
+
+    def compute(self, op: TilerOp) -> None:
+        name = op_name(op, self.counter)
+        t = memref_of(op.res[0].type)  # type: ignore[arg-type]
+        levels = {memory_level_of(v.type) for v in (*op.inputs, op.res[0])}
+        if len(levels) != 1:
+            raise TilerPassFailed(
+                f"{op.display_name}: its operands live in different levels ({', '.join(sorted(map(str, levels)))}); "
+                "tiling needs one home level per op"
+            )
+        alloc = self.em.emit(memref.AllocOp([], [], t))
+        alloc.attributes[NAME_ATTR] = StringAttr(name)
+        result = alloc.results[0]
+        result.name_hint = op.res[0].name_hint
+        self.activations.append(result)
+        inputs = [self.values[v] for v in op.inputs]
+        tiling = self.choose(op, name)
+        if tiling is None:
+            if levels != {self.compute_level}:
+                raise TilerPassFailed(f"{op.display_name}: no schedule for an op outside the compute level")
+            props = {k: v for k, v in op.properties.items() if k != "operandSegmentSizes"}
+            self.em.emit(type(op)(inputs, outputs=[result], properties=props, attributes=kept_attributes(op)))
+        else:
+            OpCodegen(self.em, op, tiling, inputs, result, name).run()
+        self.values[op.res[0]] = result
+        # transfers of this op's nest are all waited for by its last op
+        for v in (*inputs, result):
+            self.ends[self.roots.get(v, v)] = self.new.last_op  # type: ignore[assignment]
+
+    def return_(self, op: func.ReturnOp) -> None:
+        results = [self.values[v] for v in op.arguments]
+        self.returned.update(self.roots.get(v, v) for v in results)
+        self.em.emit(func.ReturnOp(*results))
+
+    def finish(self) -> None:
+        """Free the activations, swap in the new block, retype @main, add the globals."""
+        main, new = self.main, self.new
+        _free_after_last_use(new, self.activations, self.ends, self.roots, self.returned)
+        main.body.detach_block(main.body.block)
+        main.body.add_block(new)
+        region_dce(main.body)  # index arithmetic nothing ended up using
+        main.function_type = FunctionType.from_lists(
+            [a.type for a in new.args], [memref_of(t) for t in main.function_type.outputs.data]  # type: ignore[arg-type]
+        )
+        for g in self.globals:
+            self.module.body.block.insert_op_before(g, main)
 
 
 def _symbol(hint: str, taken: set[str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_$.]", "_", hint) or "const"
+    base = identifier(hint, "const")
     name, i = base, 1
     while name in taken:
         name = f"{base}_{i}"

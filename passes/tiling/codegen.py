@@ -23,7 +23,6 @@ computes.
 from __future__ import annotations
 
 import math
-import re
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from xdsl.dialects import memref
 from xdsl.dialects.builtin import IntegerAttr, MemRefType, StringAttr, UnitAttr, i32, i64
 from xdsl.ir import Attribute, SSAValue
 
+from tiler_dialect.naming import identifier
 from tiler_dialect.attributes import OFFSET_ATTR, MemorySpaceAttr
 from tiler_dialect.ops import NAME_ATTR, TilerOp
 from tiler_dialect.ops.base import TileBox
@@ -199,75 +199,7 @@ class OpCodegen:
     # -- one level ---------------------------------------------------------------------
 
     def _level(self, li: int, parent: Box, held: list[Held]) -> None:
-        em = self.em
-        level = self.tiling.levels[li]
-        tiles = level.tiles
-        last_level = li == len(self.tiling.levels) - 1
-        out = self.n_inputs
-        buffers = [b for b, _ in self.buffers[li]]
-        streams = [s for _, s in self.buffers[li]]
-        strides = [level.stride(self.deps[k]) for k in range(out + 1)]
-        once = [strides[k] >= tiles for k in range(out + 1)]  # the same region for every tile
-
-        def slot(k: int, t: Index) -> Index:
-            return em.mod(em.div(t, strides[k]), level.slots[k])
-
-        def load(k: int, t: Index) -> None:
-            region = self._region(k, self._tile_box(level, t, parent))
-            target = self._slot_view(buffers[k], slot(k, t), [em.sub(hi, lo) for lo, hi in region])
-            sizes = [em.sub(hi, lo) for lo, hi in region]
-            self._dma(self._part(held[k], region), target, sizes, streams[k], slot(k, t), f"load in{k} to {level.level}")
-
-        def changes(k: int, t: Index):  # the operand's region is new at tile t
-            return em.equal(em.mod(t, strides[k]), 0)
-
-        def body(t: Index) -> None:
-            box = self._tile_box(level, t, parent)
-            streamed = [k for k in range(out) if not once[k]]
-            for k in streamed:
-                em.when(changes(k, t), lambda k=k: load(k, t))
-            for k in streamed:
-                em.when(changes(k, t), lambda k=k: self._wait(streams[k], slot(k, t)))
-            # before reusing an output slot, wait for its previous store; when the output is
-            # one region for every tile, or at a known tile whose slot has not been stored
-            # from yet in this nest (the drain emptied it), there is none
-            first_use = isinstance(t, int) and t < level.slots[out] * strides[out]
-            if not once[out] and not first_use:
-                em.when(changes(out, t), lambda: self._wait(streams[out], slot(out, t)))
-            regions = [self._region(k, box) for k in range(out + 1)]
-            views = [
-                self._slot_view(buffers[k], slot(k, t), [em.sub(hi, lo) for lo, hi in regions[k]])
-                for k in range(out + 1)
-            ]
-            if last_level:
-                self._compute(views[:out], views[out], box)
-            else:
-                inner = [Held(v, [lo for lo, _ in r]) for v, r in zip(views, regions)]
-                self._level(li + 1, box, inner)
-            # the output region is complete after its last tile; when it is the same for
-            # every tile, only after the last tile of all (stored after the loop)
-            if not once[out]:
-                em.when(em.equal(em.mod(em.add(t, 1), strides[out]), 0), lambda: store(t, views[out], regions[out]))
-
-        def store(t: Index, view: SSAValue, region) -> None:
-            self._dma(
-                view, self._part(held[out], region), [em.sub(hi, lo) for lo, hi in region],
-                streams[out], slot(out, t), f"store out from {level.level}",
-            )
-
-        # prologue: what every tile reads
-        for k in range(out):
-            if once[k]:
-                load(k, 0)
-        for k in range(out):
-            if once[k]:
-                self._wait(streams[k], 0)
-        em.loop(0, tiles, body, name=f"t{li}", attributes={TILE_LOOP_ATTR: StringAttr(f"{self.name}: {level.level}")})
-        if once[out]:  # the one output region, complete after the last tile
-            region = self._region(out, self._tile_box(level, tiles - 1, parent))
-            store(tiles - 1, self._slot_view(buffers[out], 0, [em.sub(hi, lo) for lo, hi in region]), region)
-        for s in range(level.slots[out]):
-            self._wait(streams[out], s)
+        _LevelNest(self, li, parent, held).emit()
 
     def _compute(self, inputs: list[SSAValue], output: SSAValue, box: Box) -> None:
         op = self.op
@@ -290,7 +222,89 @@ _STRUCTURAL_PROPS = {"operandSegmentSizes", "static_tile_offsets", "static_tile_
 
 
 def _hint(text: str) -> str | None:
-    name = re.sub(r"[^A-Za-z0-9_]", "_", text)
-    if not name or name[0].isdigit():
-        name = "b" + name
-    return SSAValue.extract_valid_name(name)
+    return SSAValue.extract_valid_name(identifier(text, "b"))
+
+
+class _LevelNest:
+    """One level's loop over its tiles of the enclosing box `parent`: each operand's
+    region DMA'd between the level above (`held`) and this level's slot buffers when it
+    changes, waited for before use, and the output stored when its region is complete;
+    inside, the next level's nest or, on the compute level, the op on its tile."""
+
+    def __init__(self, gen: OpCodegen, li: int, parent: Box, held: list[Held]):
+        self.gen, self.em, self.li, self.parent, self.held = gen, gen.em, li, parent, held
+        self.level = level = gen.tiling.levels[li]
+        self.tiles = level.tiles
+        self.last_level = li == len(gen.tiling.levels) - 1
+        self.out = out = gen.n_inputs
+        self.buffers = [b for b, _ in gen.buffers[li]]
+        self.streams = [s for _, s in gen.buffers[li]]
+        self.strides = [level.stride(gen.deps[k]) for k in range(out + 1)]
+        self.once = [self.strides[k] >= self.tiles for k in range(out + 1)]  # the same region for every tile
+
+    def slot(self, k: int, t: Index) -> Index:
+        em = self.em
+        return em.mod(em.div(t, self.strides[k]), self.level.slots[k])
+
+    def changes(self, k: int, t: Index):
+        """Whether operand k's region is new at tile t."""
+        return self.em.equal(self.em.mod(t, self.strides[k]), 0)
+
+    def load(self, k: int, t: Index) -> None:
+        gen, em = self.gen, self.em
+        region = gen._region(k, gen._tile_box(self.level, t, self.parent))
+        target = gen._slot_view(self.buffers[k], self.slot(k, t), [em.sub(hi, lo) for lo, hi in region])
+        sizes = [em.sub(hi, lo) for lo, hi in region]
+        gen._dma(gen._part(self.held[k], region), target, sizes, self.streams[k], self.slot(k, t), f"load in{k} to {self.level.level}")
+
+    def store(self, t: Index, view: SSAValue, region) -> None:
+        gen, em, out = self.gen, self.em, self.out
+        gen._dma(
+            view, gen._part(self.held[out], region), [em.sub(hi, lo) for lo, hi in region],
+            self.streams[out], self.slot(out, t), f"store out from {self.level.level}",
+        )
+
+    def body(self, t: Index) -> None:
+        gen, em, out, once, streams = self.gen, self.em, self.out, self.once, self.streams
+        box = gen._tile_box(self.level, t, self.parent)
+        streamed = [k for k in range(out) if not once[k]]
+        for k in streamed:
+            em.when(self.changes(k, t), lambda k=k: self.load(k, t))
+        for k in streamed:
+            em.when(self.changes(k, t), lambda k=k: gen._wait(streams[k], self.slot(k, t)))
+        # before reusing an output slot, wait for its previous store; when the output is
+        # one region for every tile, or at a known tile whose slot has not been stored
+        # from yet in this nest (the drain emptied it), there is none
+        first_use = isinstance(t, int) and t < self.level.slots[out] * self.strides[out]
+        if not once[out] and not first_use:
+            em.when(self.changes(out, t), lambda: gen._wait(streams[out], self.slot(out, t)))
+        regions = [gen._region(k, box) for k in range(out + 1)]
+        views = [
+            gen._slot_view(self.buffers[k], self.slot(k, t), [em.sub(hi, lo) for lo, hi in regions[k]])
+            for k in range(out + 1)
+        ]
+        if self.last_level:
+            gen._compute(views[:out], views[out], box)
+        else:
+            inner = [Held(v, [lo for lo, _ in r]) for v, r in zip(views, regions)]
+            gen._level(self.li + 1, box, inner)
+        # the output region is complete after its last tile; when it is the same for
+        # every tile, only after the last tile of all (stored after the loop)
+        if not once[out]:
+            em.when(em.equal(em.mod(em.add(t, 1), self.strides[out]), 0), lambda: self.store(t, views[out], regions[out]))
+
+    def emit(self) -> None:
+        gen, em, out, once = self.gen, self.em, self.out, self.once
+        # prologue: what every tile reads
+        for k in range(out):
+            if once[k]:
+                self.load(k, 0)
+        for k in range(out):
+            if once[k]:
+                gen._wait(self.streams[k], 0)
+        em.loop(0, self.tiles, self.body, name=f"t{self.li}", attributes={TILE_LOOP_ATTR: StringAttr(f"{gen.name}: {self.level.level}")})
+        if once[out]:  # the one output region, complete after the last tile
+            region = gen._region(out, gen._tile_box(self.level, self.tiles - 1, self.parent))
+            self.store(self.tiles - 1, gen._slot_view(self.buffers[out], 0, [em.sub(hi, lo) for lo, hi in region]), region)
+        for s in range(self.level.slots[out]):
+            gen._wait(self.streams[out], s)

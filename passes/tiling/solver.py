@@ -27,26 +27,14 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from tiler_dialect.errors import TilerError
 from tiler_dialect.tiling import IterKind, linear_form
-from tiler_passes.options import DEFAULT_ALIGNMENT, DEFAULT_SEARCH_STRATEGY, SEARCH_STRATEGIES, check_choice
+from tiler_passes.options import TileOptions
 from tiler_passes.tiling.problem import Problem, align_up
 from tiler_dialect.schedule import LevelTiling, OpTiling, operand_dims, region_extent
 
 NEAR_TIE_PERCENT = 1
 """Schedules this close to the fastest estimate count as equally fast."""
-
-
-@dataclass(frozen=True)
-class SolverOptions:
-    strategy: str = DEFAULT_SEARCH_STRATEGY
-    double_buffer: bool = True
-    alignment: int = DEFAULT_ALIGNMENT
-    seed: int = 0
-    time_limit: float = 10.0
-    """CP-SAT's deterministic time budget per solve (reproducible, unlike wall time)."""
-    place_buffers: bool = False
-    """Also place each level's buffers (offsets, no two overlapping) in the model: the
-    TetrisCo-Opt allocation strategy decides placement together with the tile sizes."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +44,7 @@ class Solution:
     double: bool
 
 
-class Infeasible(Exception):
+class NoScheduleFits(TilerError):
     """No schedule fits; the message names the op, its smallest footprint, the capacity
     and the operands that dominate it."""
 
@@ -86,7 +74,7 @@ def candidate_orders(problem: Problem) -> list[tuple[int, ...]]:
 class _Model:
     """One CP-SAT model: a problem, a loop order, a buffering mode."""
 
-    def __init__(self, problem: Problem, options: SolverOptions, copies: Sequence[Sequence[int]], order: tuple[int, ...], double: bool):
+    def __init__(self, problem: Problem, options: TileOptions, copies: Sequence[Sequence[int]], order: tuple[int, ...], double: bool):
         self.p, self.o, self.order, self.double = problem, options, order, double
         self.m = cp_model.CpModel()
         self.copies = copies
@@ -137,12 +125,13 @@ class _Model:
     # -- the model -------------------------------------------------------------------
 
     def _build(self) -> None:
-        p, m = self.p, self.m
-        desc = p.desc
-        deps = operand_dims(desc)
-        sizes = [d.size for d in desc.dims]
-        biggest = max(math.prod(s) * b for s, b in zip(p.shapes, p.element_bytes))
-        tiles_bound = math.prod(sizes)
+        """The model, level by level from the home level down: tile counts and extents,
+        which splits reload which operands, buffers and their footprint, DMA cycles; then
+        the op's cycles and the objective."""
+        p = self.p
+        sizes = [d.size for d in p.desc.dims]
+        self.biggest = max(math.prod(s) * b for s, b in zip(p.shapes, p.element_bytes))
+        self.tiles_bound = math.prod(sizes)
         # largest and smallest tile extent of the enclosing box, per dim
         upper: list[Expr] = list(sizes)
         lower: list[Expr] = list(sizes)
@@ -150,131 +139,168 @@ class _Model:
         self.two: list[list[Expr]] = []
         enclosing: Expr = 1  # tiles of the levels above
         dma: list[Expr] = []
-        first: Expr = 0
+        first: Expr = 0  # the first tile's loads and the last tile's store do not overlap compute
         self.footprint: list[Expr] = []
         self.starts: list[list[Expr]] = []
         # double buffering is a choice per op: a second buffer for what streams, and overlap
-        self.db = m.NewBoolVar("double_buffer") if self.double else 0
+        self.db = self.m.NewBoolVar("double_buffer") if self.double else 0
         for h in range(p.levels):
-            counts: list[Expr] = []
-            tops: list[Expr] = []
-            bottoms: list[Expr] = []
-            for d, size in enumerate(sizes):
-                P, Q = upper[d], lower[d]
-                if not p.splittable(h, d):
-                    counts.append(1)
-                    tops.append(P)
-                    bottoms.append(Q)
-                elif isinstance(P, int) and P == Q:
-                    values = sorted({-(-P // k) for k in range(1, P + 1)})
-                    t = m.NewIntVarFromDomain(cp_model.Domain.FromValues(values), f"t{h}_{d}")
-                    n = self._var(1, P, f"n{h}_{d}")
-                    m.AddAllowedAssignments([t, n], [(v, -(-P // v)) for v in values])
-                    low = self._var(1, P, f"u{h}_{d}")
-                    m.AddDivisionEquality(low, P, n)
-                    counts.append(n)
-                    tops.append(t)
-                    bottoms.append(low)
-                else:  # split each enclosing tile; even the smallest gets no empty tile
-                    n = self._var(1, size, f"n{h}_{d}")
-                    t = self._var(1, size, f"t{h}_{d}")
-                    low = self._var(1, size, f"u{h}_{d}")
-                    m.Add(n <= Q)
-                    m.AddDivisionEquality(t, P + n - 1, n)
-                    m.AddDivisionEquality(low, Q, n)
-                    counts.append(n)
-                    tops.append(t)
-                    bottoms.append(low)
+            counts, tops, bottoms = self._tile_extents(h, sizes, upper, lower)
             self.n.append(counts)
             self._exact_output(tops, sizes, h)
             upper, lower = tops, bottoms
-            link = p.links[h]
-            # w[d]: tiles visited up to dim d's loop (order prefix product) if d is split
-            split: dict[int, Expr] = {}
-            prefix: Expr = 1
-            reach: dict[int, Expr] = {}
-            for d in self.order:
-                prefix = self._product([prefix, counts[d]], tiles_bound, f"p{h}_{d}")
-                if isinstance(counts[d], int):
-                    continue
-                s_d = m.NewBoolVar(f"split{h}_{d}")
-                m.Add(counts[d] >= 2).OnlyEnforceIf(s_d)
-                m.Add(counts[d] <= 1).OnlyEnforceIf(s_d.Not())
-                w = self._var(0, tiles_bound, f"w{h}_{d}")
-                m.Add(w == prefix).OnlyEnforceIf(s_d)
-                m.Add(w == 0).OnlyEnforceIf(s_d.Not())
-                split[d], reach[d] = s_d, w
-            loads_all: list[Expr] = []
-            moved: list[Expr] = []
-            used: list[Expr] = []
-            level_two: list[Expr] = []
-            for k, (access, shape) in enumerate(zip([*desc.inputs, *desc.outputs], p.shapes)):
-                elements = self._region_elements(access, shape, tops, f"{h}_{k}")
-                region = elements * p.element_bytes[k]
-                aligned = self._ceil_div(region, self.o.alignment, biggest, f"a{h}_{k}") * self.o.alignment
-                # loaded once per change of its innermost dependent dim that is split
-                gated = [reach[d] for d in self.order if d in deps[k] and d in reach]
-                if gated:
-                    loads: Expr = self._var(1, tiles_bound, f"l{h}_{k}")
-                    m.AddMaxEquality(loads, [1, *gated])
-                else:
-                    loads = 1
-                two: Expr = 0
-                extra: Expr = 0
-                if self.double and self.copies[h][k] >= 2 and not isinstance(loads, int):
-                    streams = m.NewBoolVar(f"streams{h}_{k}")
-                    m.Add(loads >= 2).OnlyEnforceIf(streams)
-                    m.Add(loads <= 1).OnlyEnforceIf(streams.Not())
-                    two = m.NewBoolVar(f"two{h}_{k}")  # <=> double buffered and streams
-                    m.AddImplication(two, self.db)
-                    m.AddImplication(two, streams)
-                    m.AddBoolOr([two, self.db.Not(), streams.Not()])  # type: ignore[union-attr]
-                    extra = self._var(0, biggest, f"x{h}_{k}")
-                    m.Add(extra == aligned).OnlyEnforceIf(two)
-                    m.Add(extra == 0).OnlyEnforceIf(two.Not())
-                level_two.append(two)
-                used += [aligned, extra]
-                total_loads = self._product([enclosing, loads], tiles_bound, f"lt{h}_{k}")
-                loads_all.append(total_loads)
-                moved.append(self._product([total_loads, region], tiles_bound * biggest, f"b{h}_{k}"))
-                # the first tile's loads and the last tile's store do not overlap compute
-                first = first + link.latency + self._ceil_div(region, link.bandwidth, biggest, f"f{h}_{k}")
+            reach = self._reloads(h, counts)
+            loads_all, moved, used, level_two, first = self._operand_buffers(h, tops, reach, enclosing, first)
             self.two.append(level_two)
-            scratch: list[Expr] = []
-            if h == p.levels - 1:  # working buffers of the compute level (one copy each)
-                for j, access in enumerate(desc.scratch):
-                    elements = self._region_elements(access, desc.scratch_shape(access), tops, f"s{h}_{j}")
-                    bytes_ = elements * p.element_bytes[-1]
-                    scratch.append(self._ceil_div(bytes_, self.o.alignment, biggest, f"as{h}_{j}") * self.o.alignment)
-            footprint = sum(used) + sum(scratch)
-            m.Add(footprint <= p.capacities[h])
+            footprint = sum(used) + sum(self._scratch(h, tops))
+            self.m.Add(footprint <= p.capacities[h])
             self.footprint.append(footprint)
             if self.o.place_buffers:
                 self.starts.append(self._place_buffers(used, p.capacities[h], h))
-            transfer_cycles = self._ceil_div(sum(moved), link.bandwidth, tiles_bound * biggest * len(moved), f"d{h}")
-            dma.append(link.latency * sum(loads_all) + transfer_cycles)
-            enclosing = self._product([enclosing, *counts], tiles_bound, f"T{h}")
+            link = p.links[h]
+            bound = self.tiles_bound * self.biggest * len(moved)
+            dma.append(link.latency * sum(loads_all) + self._ceil_div(sum(moved), link.bandwidth, bound, f"d{h}"))
+            enclosing = self._product([enclosing, *counts], self.tiles_bound, f"T{h}")
         self.tiles = enclosing
-        compute = p.compute_cycles + p.rates.tile_overhead * enclosing
+        self.cycles = self._cycles(enclosing, dma, first)
+        self._objective()
+
+    def _tile_extents(
+        self, h: int, sizes: list[int], upper: list[Expr], lower: list[Expr]
+    ) -> tuple[list[Expr], list[Expr], list[Expr]]:
+        """Level `h`'s tile count per dim, and its tiles' largest and smallest extents,
+        splitting each enclosing tile (of extents `upper` down to `lower`)."""
+        p, m = self.p, self.m
+        counts: list[Expr] = []
+        tops: list[Expr] = []
+        bottoms: list[Expr] = []
+        for d, size in enumerate(sizes):
+            P, Q = upper[d], lower[d]
+            if not p.splittable(h, d):
+                counts.append(1)
+                tops.append(P)
+                bottoms.append(Q)
+            elif isinstance(P, int) and P == Q:
+                values = sorted({-(-P // k) for k in range(1, P + 1)})
+                t = m.NewIntVarFromDomain(cp_model.Domain.FromValues(values), f"t{h}_{d}")
+                n = self._var(1, P, f"n{h}_{d}")
+                m.AddAllowedAssignments([t, n], [(v, -(-P // v)) for v in values])
+                low = self._var(1, P, f"u{h}_{d}")
+                m.AddDivisionEquality(low, P, n)
+                counts.append(n)
+                tops.append(t)
+                bottoms.append(low)
+            else:  # split each enclosing tile; even the smallest gets no empty tile
+                n = self._var(1, size, f"n{h}_{d}")
+                t = self._var(1, size, f"t{h}_{d}")
+                low = self._var(1, size, f"u{h}_{d}")
+                m.Add(n <= Q)
+                m.AddDivisionEquality(t, P + n - 1, n)
+                m.AddDivisionEquality(low, Q, n)
+                counts.append(n)
+                tops.append(t)
+                bottoms.append(low)
+        return counts, tops, bottoms
+
+    def _reloads(self, h: int, counts: list[Expr]) -> dict[int, Expr]:
+        """Per split dim d of level `h`: the tiles visited up to d's loop (the loop order's
+        prefix product) if d is split, else 0. An operand is loaded once per change of its
+        innermost dependent split dim."""
+        m = self.m
+        prefix: Expr = 1
+        reach: dict[int, Expr] = {}
+        for d in self.order:
+            prefix = self._product([prefix, counts[d]], self.tiles_bound, f"p{h}_{d}")
+            if isinstance(counts[d], int):
+                continue
+            s_d = m.NewBoolVar(f"split{h}_{d}")
+            m.Add(counts[d] >= 2).OnlyEnforceIf(s_d)
+            m.Add(counts[d] <= 1).OnlyEnforceIf(s_d.Not())
+            w = self._var(0, self.tiles_bound, f"w{h}_{d}")
+            m.Add(w == prefix).OnlyEnforceIf(s_d)
+            m.Add(w == 0).OnlyEnforceIf(s_d.Not())
+            reach[d] = w
+        return reach
+
+    def _operand_buffers(
+        self, h: int, tops: list[Expr], reach: dict[int, Expr], enclosing: Expr, first: Expr
+    ) -> tuple[list[Expr], list[Expr], list[Expr], list[Expr], Expr]:
+        """Per operand at level `h`: its loads (in all), bytes moved, buffer bytes (a second
+        buffer when it streams double buffered) and whether it has two; and `first` with
+        this level's first transfers added."""
+        p, m = self.p, self.m
+        deps = operand_dims(p.desc)
+        link = p.links[h]
+        biggest, tiles_bound = self.biggest, self.tiles_bound
+        loads_all: list[Expr] = []
+        moved: list[Expr] = []
+        used: list[Expr] = []
+        level_two: list[Expr] = []
+        for k, (access, shape) in enumerate(zip([*p.desc.inputs, *p.desc.outputs], p.shapes)):
+            elements = self._region_elements(access, shape, tops, f"{h}_{k}")
+            region = elements * p.element_bytes[k]
+            aligned = self._ceil_div(region, self.o.alignment, biggest, f"a{h}_{k}") * self.o.alignment
+            gated = [reach[d] for d in self.order if d in deps[k] and d in reach]
+            if gated:
+                loads: Expr = self._var(1, tiles_bound, f"l{h}_{k}")
+                m.AddMaxEquality(loads, [1, *gated])
+            else:
+                loads = 1
+            two: Expr = 0
+            extra: Expr = 0
+            if self.double and self.copies[h][k] >= 2 and not isinstance(loads, int):
+                streams = m.NewBoolVar(f"streams{h}_{k}")
+                m.Add(loads >= 2).OnlyEnforceIf(streams)
+                m.Add(loads <= 1).OnlyEnforceIf(streams.Not())
+                two = m.NewBoolVar(f"two{h}_{k}")  # <=> double buffered and streams
+                m.AddImplication(two, self.db)
+                m.AddImplication(two, streams)
+                m.AddBoolOr([two, self.db.Not(), streams.Not()])  # type: ignore[union-attr]
+                extra = self._var(0, biggest, f"x{h}_{k}")
+                m.Add(extra == aligned).OnlyEnforceIf(two)
+                m.Add(extra == 0).OnlyEnforceIf(two.Not())
+            level_two.append(two)
+            used += [aligned, extra]
+            total_loads = self._product([enclosing, loads], tiles_bound, f"lt{h}_{k}")
+            loads_all.append(total_loads)
+            moved.append(self._product([total_loads, region], tiles_bound * biggest, f"b{h}_{k}"))
+            first = first + link.latency + self._ceil_div(region, link.bandwidth, biggest, f"f{h}_{k}")
+        return loads_all, moved, used, level_two, first
+
+    def _scratch(self, h: int, tops: list[Expr]) -> list[Expr]:
+        """The compute level's working buffers (one copy each); none above it."""
+        p = self.p
+        if h != p.levels - 1:
+            return []
+        out: list[Expr] = []
+        for j, access in enumerate(p.desc.scratch):
+            elements = self._region_elements(access, p.desc.scratch_shape(access), tops, f"s{h}_{j}")
+            bytes_ = elements * p.element_bytes[-1]
+            out.append(self._ceil_div(bytes_, self.o.alignment, self.biggest, f"as{h}_{j}") * self.o.alignment)
+        return out
+
+    def _cycles(self, tiles: Expr, dma: list[Expr], first: Expr) -> Expr:
+        """Compute plus every level's DMA, serially; or, when some operand streams through
+        two buffers, the busiest of them plus the first transfers."""
+        p, m = self.p, self.m
+        compute = p.compute_cycles + p.rates.tile_overhead * tiles
         serial = compute + sum(dma)
         doubled = [t for level in self.two for t in level if not isinstance(t, int)]
         if not doubled:
-            self.cycles: Expr = serial
-        else:
-            n_ops = len(p.shapes)
-            bound = p.compute_cycles + p.rates.tile_overhead * tiles_bound + sum(
-                n_ops * tiles_bound * (link.latency + biggest) for link in p.links
-            )
-            peak = self._var(0, bound, "peak")
-            m.AddMaxEquality(peak, [compute, *dma])
-            overlap = m.NewBoolVar("overlap")  # <=> some operand streams through two buffers
-            m.AddBoolOr(doubled).OnlyEnforceIf(overlap)
-            m.AddBoolAnd([t.Not() for t in doubled]).OnlyEnforceIf(overlap.Not())
-            cycles = self._var(0, 2 * bound, "cycles")
-            m.Add(cycles == peak + first).OnlyEnforceIf(overlap)
-            m.Add(cycles == serial).OnlyEnforceIf(overlap.Not())
-            self.cycles = cycles
-        self._objective()
+            return serial
+        n_ops = len(p.shapes)
+        bound = p.compute_cycles + p.rates.tile_overhead * self.tiles_bound + sum(
+            n_ops * self.tiles_bound * (link.latency + self.biggest) for link in p.links
+        )
+        peak = self._var(0, bound, "peak")
+        m.AddMaxEquality(peak, [compute, *dma])
+        overlap = m.NewBoolVar("overlap")  # <=> some operand streams through two buffers
+        m.AddBoolOr(doubled).OnlyEnforceIf(overlap)
+        m.AddBoolAnd([t.Not() for t in doubled]).OnlyEnforceIf(overlap.Not())
+        cycles = self._var(0, 2 * bound, "cycles")
+        m.Add(cycles == peak + first).OnlyEnforceIf(overlap)
+        m.Add(cycles == serial).OnlyEnforceIf(overlap.Not())
+        return cycles
 
     def _exact_output(self, tops: list[Expr], sizes: list[int], h: int) -> None:
         """A tile writes back its output box, so the box must be all its own: an inner dim
@@ -311,7 +337,7 @@ class _Model:
         return starts
 
     def _objective(self) -> None:
-        strategy, m = self.o.strategy, self.m
+        strategy, m = self.o.search_strategy, self.m
         used = self.footprint[-1]
         if strategy == "cycles":  # then, among the fastest, the fewest tiles (see solve)
             m.Minimize(self.cycles)
@@ -322,14 +348,11 @@ class _Model:
         elif strategy == "max":
             m.Maximize(used)
             self.sign = -1
-        elif strategy == "random-max":
+        else:  # "random-max" (TileOptions checked the name)
             rng = random.Random(self.o.seed)
             weights = [rng.randrange(1000) for _ in self.n[-1]]
             m.Maximize(used * 1000 * (len(weights) + 1) + sum(w * n for w, n in zip(weights, self.n[-1])))
             self.sign = -1
-        else:
-            check_choice(strategy, SEARCH_STRATEGIES, "search strategy")
-            raise AssertionError("unreachable")
 
     def _run(self) -> cp_model.CpSolver | None:
         solver = cp_model.CpSolver()
@@ -372,7 +395,7 @@ class _Model:
         return Solution(OpTiling(tuple(levels)), objective, self.double)
 
 
-def solve(problem: Problem, options: SolverOptions, copies: Sequence[Sequence[int]]) -> Solution:
+def solve(problem: Problem, options: TileOptions, copies: Sequence[Sequence[int]]) -> Solution:
     """The best schedule over a few loop orders; whether to double-buffer is the model's
     own choice (when allowed).
 
@@ -386,9 +409,9 @@ def solve(problem: Problem, options: SolverOptions, copies: Sequence[Sequence[in
     found = [(model, model.solve()) for model in models]
     solved = [(model, result) for model, result in found if result is not None]
     if not solved:
-        raise Infeasible(infeasibility_message(problem, options.alignment))
+        raise NoScheduleFits(infeasibility_message(problem, options.alignment))
     best_model, (best, best_solver) = min(solved, key=lambda mr: mr[1][0])
-    if options.strategy != "cycles":
+    if options.search_strategy != "cycles":
         return best_model.extract(best_solver, best)
     limit = best * (100 + NEAR_TIE_PERCENT) // 100
     choice: tuple[int, int, _Model, cp_model.CpSolver] | None = None

@@ -1,6 +1,8 @@
 """The tiler dialect's compute ops, one module per family."""
 
-from tiler_dialect.ops.base import NAME_ATTR, TilerOp, element_dtype, shaped_bytes
+from tiler_dialect.naming import NAME_ATTR
+from tiler_dialect.ops.base import TilerOp
+from tiler_dialect.ops.dtypes import element_dtype, shaped_bytes
 from tiler_dialect.ops.contraction import GemmOp, MatMulOp
 from tiler_dialect.ops.data_movement import (
     ConcatOp,

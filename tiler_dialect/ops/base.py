@@ -1,4 +1,6 @@
-"""What every tiler compute op shares: operands, forms, syntax and verification.
+"""What every tiler compute op shares: operands, forms and verification (the syntax is in
+`syntax.py`; property helpers in `properties.py`, shapes in `shapes.py`, element types in
+`dtypes.py`).
 
 An op comes in two forms, like `linalg` named ops:
 
@@ -25,148 +27,35 @@ verifier and the importer), its tiling description (`tiling`) and its numpy kern
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-import numpy as np
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     AnyFloat,
-    Float16Type,
-    Float32Type,
-    Float64Type,
     ArrayAttr,
     DenseArrayBase,
     IndexType,
-    FloatAttr,
-    IntegerAttr,
-    IntegerType,
     MemRefType,
-    StringAttr,
     TensorType,
-    f32,
-    i1,
     i64,
 )
+from xdsl.dialects.utils.dynamic_index_list import split_dynamic_index_list, verify_dynamic_index_list
 from xdsl.ir import Attribute, SSAValue
-from xdsl.dialects.utils.dynamic_index_list import (
-    parse_dynamic_index_list_without_types,
-    print_dynamic_index_list,
-    split_dynamic_index_list,
-    verify_dynamic_index_list,
-)
-from xdsl.irdl import (
-    AttrSizedOperandSegments,
-    IRDLOperation,
-    opt_prop_def,
-    var_operand_def,
-    var_result_def,
-)
+from xdsl.irdl import AttrSizedOperandSegments, IRDLOperation, opt_prop_def, var_operand_def, var_result_def
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.attributes import MemorySpaceAttr, memory_level_of, shared_hierarchy_of, verify_memory_level
+from tiler_dialect.naming import node_name as _node_name
+from tiler_dialect.naming import op_label
+from tiler_dialect.ops.dtypes import element_dtype
+from tiler_dialect.ops.properties import Props
+from tiler_dialect.ops.shapes import Shape, format_shape
+from tiler_dialect.ops.syntax import parse_tiler_op, print_tiler_op
 from tiler_dialect.schedule import SCHEDULE_ATTR, ScheduleAttr, ScheduleError, op_tiling
-
-Shape = tuple[int, ...]
-Props = Mapping[str, Attribute]
-
-NAME_ATTR = "tiler.name"
-"""Discardable attribute: the ONNX node (or initializer) an op came from."""
-
-_SEGMENTS = "operandSegmentSizes"
-
-
-# -- property helpers -------------------------------------------------------------------
-
-
-def ints_attr(values: Sequence[int]) -> DenseArrayBase:
-    return DenseArrayBase.from_list(i64, [int(v) for v in values])
-
-
-def int_attr(value: int) -> IntegerAttr:
-    return IntegerAttr(int(value), i64)
-
-
-def bool_attr(value: bool) -> IntegerAttr:
-    return IntegerAttr(1 if value else 0, i1)
-
-
-def float_attr(value: float) -> FloatAttr:
-    return FloatAttr(float(value), f32)
-
-
-def get_ints(props: Props, name: str) -> tuple[int, ...]:
-    attr = props[name]
-    assert isinstance(attr, DenseArrayBase)
-    return tuple(int(v) for v in attr.iter_values())
-
-
-def get_int(props: Props, name: str) -> int:
-    attr = props[name]
-    assert isinstance(attr, IntegerAttr)
-    return attr.value.data
-
-
-def get_bool(props: Props, name: str) -> bool:
-    return bool(get_int(props, name))
-
-
-def get_float(props: Props, name: str, default: float | None = None) -> float | None:
-    attr = props.get(name)
-    if attr is None:
-        return default
-    assert isinstance(attr, FloatAttr)
-    return attr.value.data
-
-
-def get_str(props: Props, name: str) -> str:
-    attr = props[name]
-    assert isinstance(attr, StringAttr)
-    return attr.data
-
-
-def normalize_axis(axis: int, rank: int, what: str = "axis") -> int:
-    if not -rank <= axis < max(rank, 1):
-        raise VerifyException(f"{what} {axis} is out of range for rank {rank}")
-    return axis % rank if rank else 0
-
-
-class UnsupportedElementType(VerifyException):
-    """An element type the tiler has no numpy dtype for (f80, bf16, i3, complex, ...)."""
-
-
-_FLOATS = {Float16Type: np.float16, Float32Type: np.float32, Float64Type: np.float64}
-_INT_WIDTHS = (8, 16, 32, 64)
-SUPPORTED_ELEMENT_TYPES = "f16, f32, f64, i1, i8/i16/i32/i64 (signless or signed), ui8/ui16/ui32/ui64"
-
-
-def element_dtype(element_type: Attribute) -> np.dtype:
-    """numpy dtype of an MLIR element type (f16/f32/f64, iN/uiN for N in 8..64, i1);
-    UnsupportedElementType (a diagnostic) for any other."""
-    if isinstance(element_type, IntegerType):
-        width = element_type.width.data
-        if width == 1:
-            return np.dtype(np.bool_)
-        if width in _INT_WIDTHS:
-            unsigned = element_type.signedness.data.name == "UNSIGNED"
-            return np.dtype(f"{'u' if unsigned else ''}int{width}")
-    for kind, dtype in _FLOATS.items():
-        if isinstance(element_type, kind):
-            return np.dtype(dtype)
-    raise UnsupportedElementType(f"element type {element_type} is not supported; supported: {SUPPORTED_ELEMENT_TYPES}")
-
-
-def shaped_bytes(t: Attribute) -> int:
-    """Bytes of a static-shaped tensor or memref type."""
-    assert isinstance(t, TensorType | MemRefType)
-    return math.prod(t.get_shape()) * element_dtype(t.element_type).itemsize
-
-
-# -- the base class -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -323,13 +212,12 @@ class TilerOp(IRDLOperation):
 
     @property
     def node_name(self) -> str | None:
-        attr = self.attributes.get(NAME_ATTR)
-        return attr.data if isinstance(attr, StringAttr) else None
+        return _node_name(self)
 
     @property
     def display_name(self) -> str:
-        """How diagnostics name this op: the ONNX node name when known."""
-        return f"'{self.node_name}' ({self.name})" if self.node_name else self.name
+        """How diagnostics name this op (`tiler_dialect.naming.op_label`)."""
+        return op_label(self)
 
     # -- verification -----------------------------------------------------------------
 
@@ -365,8 +253,8 @@ class TilerOp(IRDLOperation):
         expected = type(self).infer_shape(shapes, self.properties)
         if tuple(expected) != self.output_shape:
             raise VerifyException(
-                f"result shape {_fmt(self.output_shape)} does not match the inferred "
-                f"shape {_fmt(expected)}"
+                f"result shape {format_shape(self.output_shape)} does not match the inferred "
+                f"shape {format_shape(expected)}"
             )
         if SCHEDULE_ATTR in self.attributes:
             self._verify_schedule()
@@ -450,124 +338,14 @@ class TilerOp(IRDLOperation):
                     f"lives in \"{space.level_name}\""
                 )
 
-    # -- custom syntax --------------------------------------------------------------------
-
-    def _printable_attributes(self) -> dict[str, Attribute]:
-        merged = {k: v for k, v in self.properties.items() if k not in _SYNTAX_PROPS}
-        merged.update(self.attributes)
-        return {k: merged[k] for k in sorted(merged)}
+    # -- custom syntax (tiler_dialect/ops/syntax.py) ----------------------------------------
 
     def print(self, printer: Printer) -> None:
-        attrs = self._printable_attributes()
-        if self.outputs:
-            for keyword, values in (("ins", self.inputs), ("outs", self.outputs)):
-                printer.print_string(f" {keyword}(")
-                printer.print_list(values, printer.print_operand)
-                printer.print_string(" : ")
-                printer.print_list([v.type for v in values], printer.print_attribute)
-                printer.print_string(")")
-            if self.is_tile:
-                self._print_tile(printer)
-            if attrs:
-                printer.print_string(" ")
-                printer.print_attr_dict(attrs)
-            return
-        printer.print_string(" ")
-        printer.print_list(self.inputs, printer.print_operand)
-        if attrs:
-            printer.print_string(" ")
-            printer.print_attr_dict(attrs)
-        printer.print_string(" : ")
-        printer.print_function_type([v.type for v in self.inputs], [r.type for r in self.res])
-
-    def _print_tile(self, printer: Printer) -> None:
-        assert self.static_tile_offsets is not None and self.static_tile_sizes is not None
-        assert self.problem_shapes is not None
-        printer.print_string(" tile ")
-        print_dynamic_index_list(printer, DYNAMIC_INDEX, self.tile_offsets, self.static_tile_offsets.get_values())
-        printer.print_string(" ")
-        print_dynamic_index_list(printer, DYNAMIC_INDEX, self.tile_sizes, self.static_tile_sizes.get_values())
-        shapes = ["[" + ", ".join(map(str, s.get_values())) + "]" for s in self.problem_shapes.data]
-        printer.print_string(f" of [{', '.join(shapes[:-1])}] -> {shapes[-1]}")
+        print_tiler_op(self, printer)
 
     @classmethod
     def parse(cls, parser: Parser) -> Self:
-        tile_operands: list[SSAValue] = []
-        tile_props: dict[str, Attribute] = {}
-        segments = [0, 0]
-        if parser.parse_optional_keyword("ins") is not None:
-            inputs = _parse_operand_group(parser)
-            parser.parse_keyword("outs")
-            outputs = _parse_operand_group(parser)
-            if parser.parse_optional_keyword("tile") is not None:
-                tile_operands, tile_props, segments = _parse_tile(parser)
-            attrs = parser.parse_optional_attr_dict()
-            result_types: list[Attribute] = []
-        else:
-            pos = parser.pos
-            unresolved = parser.parse_comma_separated_list(
-                parser.Delimiter.NONE, parser.parse_unresolved_operand
-            )
-            attrs = parser.parse_optional_attr_dict()
-            parser.parse_punctuation(":")
-            ftype = parser.parse_function_type()
-            inputs = parser.resolve_operands(unresolved, ftype.inputs.data, pos)
-            outputs = []
-            result_types = list(ftype.outputs.data)
-        prop_names = set(cls.get_irdl_definition().properties) - _SYNTAX_PROPS
-        properties = {k: v for k, v in attrs.items() if k in prop_names}
-        attributes = {k: v for k, v in attrs.items() if k not in prop_names}
-        properties.update(tile_props)
-        properties[_SEGMENTS] = DenseArrayBase.from_list(
-            IntegerType(32), [len(inputs), len(outputs), *segments]
-        )
-        return cls.create(
-            operands=[*inputs, *outputs, *tile_operands],
-            result_types=result_types,
-            properties=properties,
-            attributes=attributes,
-        )
-
-
-_SYNTAX_PROPS = {_SEGMENTS, "static_tile_offsets", "static_tile_sizes", "problem_shapes"}
-"""Properties printed by the custom syntax itself, not in the attribute dictionary."""
-
-
-def _parse_tile(parser: Parser) -> tuple[list[SSAValue], dict[str, Attribute], list[int]]:
-    """`[offsets] [sizes] of [[shape], ...] -> [shape]` after the `tile` keyword."""
-    index = IndexType()
-    off_ops, off_static = parse_dynamic_index_list_without_types(parser, DYNAMIC_INDEX)
-    size_ops, size_static = parse_dynamic_index_list_without_types(parser, DYNAMIC_INDEX)
-    parser.parse_keyword("of")
-
-    def parse_shape() -> list[int]:
-        return parser.parse_comma_separated_list(
-            parser.Delimiter.SQUARE, lambda: parser.parse_integer(allow_boolean=False)
-        )
-
-    shapes = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, parse_shape)
-    parser.parse_punctuation("->")
-    shapes.append(parse_shape())
-    offsets = [parser.resolve_operand(o, index) for o in off_ops]
-    sizes = [parser.resolve_operand(o, index) for o in size_ops]
-    props: dict[str, Attribute] = {
-        "static_tile_offsets": DenseArrayBase.from_list(i64, off_static),
-        "static_tile_sizes": DenseArrayBase.from_list(i64, size_static),
-        "problem_shapes": ArrayAttr(DenseArrayBase.from_list(i64, sh) for sh in shapes),
-    }
-    return [*offsets, *sizes], props, [len(offsets), len(sizes)]
-
-
-def _parse_operand_group(parser: Parser) -> Sequence[SSAValue]:
-    parser.parse_punctuation("(")
-    pos = parser.pos
-    unresolved = parser.parse_comma_separated_list(
-        parser.Delimiter.NONE, parser.parse_unresolved_operand
-    )
-    parser.parse_punctuation(":")
-    types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
-    parser.parse_punctuation(")")
-    return parser.resolve_operands(unresolved, types, pos)
+        return parse_tiler_op(cls, parser)
 
 
 def _arity_message(cls: type[TilerOp], n: int) -> str:
@@ -576,20 +354,3 @@ def _arity_message(cls: type[TilerOp], n: int) -> str:
     return f"expects {want} input(s), got {n}"
 
 
-def _fmt(shape: Sequence[int]) -> str:
-    return "[" + ", ".join(str(s) for s in shape) + "]"
-
-
-def broadcast_shapes(*shapes: Shape) -> Shape:
-    """Multidirectional (numpy) broadcasting, as ONNX defines it."""
-    rank = max(len(s) for s in shapes)
-    out = []
-    for i in range(rank):
-        dims = {s[i - rank + len(s)] for s in shapes if i - rank + len(s) >= 0}
-        dims.discard(1)
-        if len(dims) > 1:
-            raise VerifyException(
-                "shapes " + ", ".join(_fmt(s) for s in shapes) + " do not broadcast"
-            )
-        out.append(dims.pop() if dims else 1)
-    return tuple(out)

@@ -11,7 +11,9 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.ops.base import Props, Shape, TilerOp, broadcast_shapes, get_bool, get_float
+from tiler_dialect.ops.base import TilerOp
+from tiler_dialect.ops.properties import Props, get_bool, get_float
+from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.tiling import (
     IterDim,
     IterKind,

@@ -23,17 +23,9 @@ from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.attributes import memory_level_of, verify_memory_level
-from tiler_dialect.ops.base import (
-    Props,
-    Shape,
-    TilerOp,
-    get_bool,
-    get_float,
-    get_int,
-    get_ints,
-    get_str,
-    normalize_axis,
-)
+from tiler_dialect.ops.base import TilerOp
+from tiler_dialect.ops.properties import Props, get_bool, get_float, get_int, get_ints, get_str
+from tiler_dialect.ops.shapes import Shape, normalize_axis
 from tiler_dialect.tiling import (
     IterDim,
     IterKind,

@@ -26,7 +26,9 @@ from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.ops.base import Props, Shape, TilerOp, broadcast_shapes, get_bool, get_int
+from tiler_dialect.ops.base import TilerOp
+from tiler_dialect.ops.properties import Props, get_bool, get_int
+from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.ops.contraction import MatMulBase
 from tiler_dialect.ops.elementwise import ElementwiseOp
 from tiler_dialect.ops.integer import is_8bit

@@ -13,15 +13,10 @@ from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.ops.base import (
-    Props,
-    Shape,
-    TilerOp,
-    broadcast_shapes,
-    element_dtype,
-    get_float,
-    get_str,
-)
+from tiler_dialect.ops.base import TilerOp
+from tiler_dialect.ops.dtypes import element_dtype
+from tiler_dialect.ops.properties import Props, get_float, get_str
+from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.tiling import TilingDescription, elementwise_description
 
 

@@ -30,7 +30,8 @@ from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.ops.base import Props, Shape, broadcast_shapes, get_int
+from tiler_dialect.ops.properties import Props, get_int
+from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.ops.contraction import MatMulBase
 from tiler_dialect.ops.spatial import ConvBase, conv
 from tiler_dialect.tiling import OperandAccess, TilingDescription, broadcast_map, dims_map

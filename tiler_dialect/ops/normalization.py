@@ -12,7 +12,9 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.ops.base import Props, Shape, TilerOp, get_float, get_int, normalize_axis
+from tiler_dialect.ops.base import TilerOp
+from tiler_dialect.ops.properties import Props, get_float, get_int
+from tiler_dialect.ops.shapes import Shape, normalize_axis
 from tiler_dialect.tiling import (
     IterDim,
     OperandAccess,

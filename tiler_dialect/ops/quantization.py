@@ -20,7 +20,8 @@ from xdsl.dialects.builtin import AnyFloat, IntegerType
 from xdsl.ir import Attribute
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.ops.base import Props, Shape, broadcast_shapes
+from tiler_dialect.ops.properties import Props
+from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.ops.elementwise import ElementwiseOp
 from xdsl.irdl import irdl_op_definition
 

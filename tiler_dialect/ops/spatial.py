@@ -16,7 +16,9 @@ from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.ops.base import Props, Shape, TilerOp, get_bool, get_int, get_ints
+from tiler_dialect.ops.base import TilerOp
+from tiler_dialect.ops.properties import Props, get_bool, get_int, get_ints
+from tiler_dialect.ops.shapes import Shape
 from tiler_dialect.tiling import (
     IterDim,
     IterKind,

@@ -21,10 +21,12 @@ from xdsl.dialects.builtin import (
     StringAttr,
 )
 from xdsl.ir import Attribute, Operation
-from xdsl.utils.exceptions import DiagnosticException
+
+from tiler_dialect.naming import identifier
+from tiler_dialect.errors import TilerError
 
 
-class CTargetError(DiagnosticException):
+class CTargetError(TilerError):
     """The module cannot be written as C (an op or type the C target does not take)."""
 
 
@@ -84,8 +86,7 @@ C_WORDS = frozenset(
 
 
 def c_identifier(text: str) -> str:
-    name = re.sub(r"\W+", "_", text).strip("_") or "v"
-    name = name if not name[0].isdigit() else "v_" + name
+    name = identifier(text)
     return name + "_" if name in C_WORDS else name
 
 

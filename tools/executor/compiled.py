@@ -34,7 +34,7 @@ from xdsl.ir import Block, Operation, SSAValue
 from xdsl.traits import IsTerminator
 from xdsl.ir.affine import AffineBinaryOpExpr, AffineBinaryOpKind, AffineConstantExpr, AffineDimExpr, AffineExpr, AffineSymExpr
 
-from tiler_tools.executor.dma import describe
+from tiler_dialect.naming import op_label
 from tiler_tools.executor.elementwise import KERNELS, apply_kernel, dtype_of
 from tiler_tools.executor.errors import ExecutionError
 
@@ -385,6 +385,6 @@ def compile_function(
             op = ops_by_line.get(tb.tb_lineno) if tb is not None else None
             if op is None:
                 raise
-            raise ExecutionError(f"{describe(op)}: {e}") from e
+            raise ExecutionError(f"{op_label(op)}: {e}") from e
 
     return run

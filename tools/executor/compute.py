@@ -18,7 +18,8 @@ from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr
 
 from tiler_dialect.ops import TilerOp, element_dtype
 from tiler_dialect.tiling import IterKind, OutOfBounds, TilingDescription
-from tiler_tools.executor.dma import DmaEngine, describe
+from tiler_dialect.naming import op_label
+from tiler_tools.executor.dma import DmaEngine
 from tiler_tools.executor.errors import ExecutionError
 
 
@@ -26,7 +27,7 @@ def _check_result(op: TilerOp, value: np.ndarray, shape: Sequence[int]) -> np.nd
     expected_dtype = element_dtype(op.result_type.element_type)
     if value.shape != tuple(shape) or value.dtype != expected_dtype:
         raise ExecutionError(
-            f"{describe(op)}: kernel returned {value.dtype}{list(value.shape)}, "
+            f"{op_label(op)}: kernel returned {value.dtype}{list(value.shape)}, "
             f"the IR declares {expected_dtype}{list(shape)}"
         )
     return value
@@ -54,14 +55,14 @@ def run_tile(op: TilerOp, inputs: Sequence[np.ndarray], out: np.ndarray, box: li
     desc = description(op)
     for (lo, hi), dim in zip(box, desc.dims):
         if not (0 <= lo < hi <= dim.size):
-            raise ExecutionError(f"{describe(op)}: tile [{lo}, {hi}) is outside dim {dim.name} of size {dim.size}")
+            raise ExecutionError(f"{op_label(op)}: tile [{lo}, {hi}) is outside dim {dim.name} of size {dim.size}")
         if not dim.tileable and (lo, hi) != (0, dim.size):
-            raise ExecutionError(f"{describe(op)}: dim {dim.name} must stay whole, the tile takes [{lo}, {hi})")
+            raise ExecutionError(f"{op_label(op)}: dim {dim.name} must stay whole, the tile takes [{lo}, {hi})")
     partial = any(
         d.kind == IterKind.REDUCTION and (lo, hi) != (0, d.size) for d, (lo, hi) in zip(desc.dims, box)
     )
     if partial and desc.combine != "sum":
-        raise ExecutionError(f"{describe(op)}: its reduction cannot be split, the tile takes part of it")
+        raise ExecutionError(f"{op_label(op)}: its reduction cannot be split, the tile takes part of it")
     starts = all(lo == 0 for d, (lo, _) in zip(desc.dims, box) if d.kind == IterKind.REDUCTION)
 
     regions = []
@@ -71,7 +72,7 @@ def run_tile(op: TilerOp, inputs: Sequence[np.ndarray], out: np.ndarray, box: li
         want = tuple(max(hi - lo, 0) for lo, hi in region)
         if x.shape != want:
             raise ExecutionError(
-                f"{describe(op)}: input #{i} holds {list(x.shape)}, the tile needs its region "
+                f"{op_label(op)}: input #{i} holds {list(x.shape)}, the tile needs its region "
                 f"{[list(r) for r in region]} of shape {list(want)}"
             )
         regions.append(region)
@@ -80,12 +81,12 @@ def run_tile(op: TilerOp, inputs: Sequence[np.ndarray], out: np.ndarray, box: li
     while used and used[-1] is None:
         used.pop()
     if any(x is None for x in used):
-        raise ExecutionError(f"{describe(op)}: a reduction-independent input is not trailing")
+        raise ExecutionError(f"{op_label(op)}: a reduction-independent input is not trailing")
     with np.errstate(all="ignore"):
         tile = tile_result(op, desc, used, regions, box, partial)
     if out.shape != tile.shape:
         raise ExecutionError(
-            f"{describe(op)}: output holds {list(out.shape)}, the tile computes {list(tile.shape)}"
+            f"{op_label(op)}: output holds {list(out.shape)}, the tile computes {list(tile.shape)}"
         )
     if partial and not starts:
         out += tile

@@ -18,15 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation
 
+from tiler_dialect.naming import op_label
 from tiler_tools.executor.errors import ExecutionError
-
-
-def describe(op: Operation) -> str:
-    name = op.attributes.get("tiler.name")
-    return f"{op.name} '{name.data}'" if isinstance(name, StringAttr) else op.name
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
@@ -53,13 +48,13 @@ def _run(view: np.ndarray, start: tuple[int, ...], count: int, what: str, op: Op
     """The elements `count` from `start` in row-major order of `view`'s indices, as fancy
     indices; None when that is the whole view."""
     if len(start) != view.ndim:
-        raise ExecutionError(f"{describe(op)}: {len(start)} {what} indices for a rank-{view.ndim} memref")
+        raise ExecutionError(f"{op_label(op)}: {len(start)} {what} indices for a rank-{view.ndim} memref")
     first = int(np.ravel_multi_index(start, view.shape)) if view.size else 0
     if first == 0 and count == view.size:
         return None
     if count < 0 or first + count > view.size:
         raise ExecutionError(
-            f"{describe(op)}: {count} elements from {list(start)} run past the {what} memref's {view.size} elements"
+            f"{op_label(op)}: {count} elements from {list(start)} run past the {what} memref's {view.size} elements"
         )
     return np.unravel_index(np.arange(first, first + count), view.shape)
 
@@ -72,7 +67,7 @@ class DmaEngine:
 
     def _hazard(self, op: Operation, what: str, other: Transfer, doing: str) -> ExecutionError:
         return ExecutionError(
-            f"DMA hazard: {describe(op)} {what} a buffer that {describe(other.op)} is still "
+            f"DMA hazard: {op_label(op)} {what} a buffer that {op_label(other.op)} is still "
             f"{doing} (no dma_wait yet)"
         )
 
@@ -94,11 +89,11 @@ class DmaEngine:
     ) -> None:
         if tag in self.in_flight:
             raise ExecutionError(
-                f"{describe(op)} starts a transfer on tag {list(tag[1:])}, whose previous transfer by "
-                f"{describe(self.in_flight[tag].op)} was not waited on"
+                f"{op_label(op)} starts a transfer on tag {list(tag[1:])}, whose previous transfer by "
+                f"{op_label(self.in_flight[tag].op)} was not waited on"
             )
         if source.dtype != target.dtype:
-            raise ExecutionError(f"{describe(op)} copies {source.dtype} into {target.dtype}")
+            raise ExecutionError(f"{op_label(op)} copies {source.dtype} into {target.dtype}")
         source_index = _run(source, source_start, count, "source", op)
         target_index = _run(target, target_start, count, "destination", op)
         if (source_index is None) != (target_index is None) or (source_index is None and source.size != target.size):
@@ -120,4 +115,4 @@ class DmaEngine:
     def check_idle(self, op: Operation) -> None:
         if self.in_flight:
             t = next(iter(self.in_flight.values()))
-            raise ExecutionError(f"{describe(op)}: {describe(t.op)} is still in flight at the end of the function")
+            raise ExecutionError(f"{op_label(op)}: {op_label(t.op)} is still in flight at the end of the function")

@@ -38,7 +38,7 @@ from tiler_dialect.ops import (
     TanhOp,
     TransposeOp,
 )
-from tiler_dialect.ops.base import bool_attr, float_attr, int_attr, ints_attr
+from tiler_dialect.ops.properties import bool_attr, float_attr, int_attr, ints_attr
 from tiler_dialect.ops.data_movement import PAD_MODES
 from tiler_tools.onnx_frontend.errors import MalformedModel
 from tiler_tools.onnx_frontend.graph import Const, Converter, Node, Value, value_dtype, value_shape

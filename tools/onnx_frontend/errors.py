@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from xdsl.utils.exceptions import DiagnosticException
+
+from tiler_dialect.errors import TilerError
 
 
-class ImportFailure(DiagnosticException):
+class ImportFailure(TilerError):
     """An ONNX model the importer cannot turn into IR; the message is for the user.
 
-    A DiagnosticException, so `tiler-opt --verify-diagnostics` prints it like a verifier
+    A diagnostic (TilerError, an xDSL DiagnosticException), so `tiler-opt --verify-diagnostics` prints it like a verifier
     error and lit tests can check it."""
 
     kind = "error"

@@ -47,7 +47,7 @@ from tiler_dialect.ops import (
     SubOp,
     TransposeOp,
 )
-from tiler_dialect.ops.base import bool_attr, int_attr, ints_attr
+from tiler_dialect.ops.properties import bool_attr, int_attr, ints_attr
 from tiler_tools.onnx_frontend.converters import conv_props
 from tiler_tools.onnx_frontend.errors import MalformedModel, UnsupportedFeature
 from tiler_tools.onnx_frontend.graph import Const, Converter, Node, Value, value_dtype, value_shape

@@ -30,7 +30,7 @@ from tiler_dialect.ops import (
     RequantizeLinearOp,
     TransposeOp,
 )
-from tiler_dialect.ops.base import bool_attr, float_attr, int_attr, ints_attr
+from tiler_dialect.ops.properties import bool_attr, float_attr, int_attr, ints_attr
 from tiler_dialect.ops.qlinear import global_pool_multiplier, qlinear_add_parameters
 from tiler_tools.onnx_frontend.converters import _pool_props, conv_props, converter
 from tiler_tools.onnx_frontend.dtypes import numpy_dtype_of_onnx

@@ -1,0 +1,34 @@
+"""The tiler's diagnostics: one hierarchy on xDSL's exceptions.
+
+Every error the tiler raises about its input is a `TilerError`, an xDSL
+`DiagnosticException`, so xDSL's tools (`xdsl-opt --verify-diagnostics`, the pass
+manager) and the tiler's own command lines report it as a diagnostic rather than a bug:
+
+- `TilerError`: the input (a model, IR, a hierarchy, a schedule, an allocation problem)
+  is wrong or asks for what cannot be done; exit code 1 on the command line.
+- `TilerPassFailed`: a pass could not do its work on valid IR (no tiling fits, the
+  buffers cannot be placed, an op cannot be lowered); also an xDSL `PassFailedException`.
+- `TilerUsageError`: a bad option value, command line or pass pipeline; exit code 2.
+
+Verifier failures stay xDSL's `VerifyException`, raised by the op being verified.
+Errors that also subclass `ValueError` (hierarchy, schedule, option errors) do so
+because the Python API documents them as such.
+"""
+
+from __future__ import annotations
+
+from xdsl.utils.exceptions import DiagnosticException, PassFailedException
+
+
+class TilerError(DiagnosticException):
+    """Base of the tiler's diagnostics: the message is for the user and names what is
+    wrong."""
+
+
+class TilerPassFailed(PassFailedException, TilerError):
+    """A pass failed on valid input: what it was asked cannot be done (the message says
+    why)."""
+
+
+class TilerUsageError(TilerError):
+    """A bad command line, pass pipeline or option value."""
