@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 BUILD  := build
 EXAMPLE := examples/kws_dscnn
 
-.PHONY: demo test pytest lit fuzz bench clean
+.PHONY: demo test test-all test-optimized pytest pytest-all lit fuzz bench clean
 
 # (Re)install when the project's metadata changes; the install is editable, so source
 # edits need no reinstall.
@@ -43,10 +43,21 @@ demo: $(STAMP)
 	    --outputs $(BUILD)/kws_dscnn_allocated_outputs.npz --check $(EXAMPLE)/outputs.npz
 	@echo "== open $(BUILD)/kws_dscnn_memory_map.html in a browser for the memory map"
 
+# `make test` leaves out the tests marked `slow` (pytest -m slow lists them); `make
+# test-all` runs everything, and `make test-optimized` the quick slice under `python -O`
+# (asserts stripped: no check of the tool may rest on one). CI runs both.
 test: pytest lit
 
+test-all: pytest-all lit
+
 pytest: $(STAMP)
+	$(BIN)/pytest -q -m "not slow" tests
+
+pytest-all: $(STAMP)
 	$(BIN)/pytest -q tests
+
+test-optimized: $(STAMP)
+	$(BIN)/python -O -m pytest -q -m "not slow" tests
 
 lit: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lit -v tests/filecheck

@@ -48,6 +48,7 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint
 
+from tiler_dialect.errors import raise_at
 from tiler_dialect.attributes import HIERARCHY_ATTR_NAME, MemorySpaceAttr, hierarchy_of
 from tiler_dialect.ops import TilerOp
 from tiler_passes.lowering.ops import LoweringError, lower_compute
@@ -75,7 +76,10 @@ class LowerComputeOp(RewritePattern):
     def match_and_rewrite(self, op: TilerOp, rewriter: PatternRewriter) -> None:
         if op.IS_VIEW:
             return
-        lowered = lower_compute(op)
+        try:
+            lowered = lower_compute(op)
+        except LoweringError as e:
+            raise_at(op, e)
         if lowered.hoisted:
             anchor = _top_level(op)
             for alloc in lowered.hoisted:
@@ -96,7 +100,7 @@ class LowerReshapeView(RewritePattern):
         st, rt = source.type, op.res[0].type
         assert isinstance(st, MemRefType) and isinstance(rt, MemRefType)
         if not isinstance(st.layout, NoneAttr):
-            raise LoweringError(f"{op.display_name}: reshapes a strided view; only contiguous buffers are lowered")
+            raise_at(op, LoweringError(f"{op.display_name}: reshapes a strided view; only contiguous buffers are lowered"))
         n = 1
         for s in st.get_shape():
             n *= s
@@ -146,7 +150,7 @@ class MemorySpaceToInteger(TypeConversionPattern):
 def lower_tiler(module: ModuleOp) -> None:
     for op in module.walk():
         if isinstance(op, TilerOp) and not op.outputs and not (op.res and isinstance(op.res[0].type, MemRefType)):
-            raise LoweringError(f"{op.display_name} works on tensors: lower-tiler needs buffers, run tile (or apply-tiles) first")
+            raise_at(op, LoweringError(f"{op.display_name} works on tensors: lower-tiler needs buffers, run tile (or apply-tiles) first"))
     PatternRewriteWalker(LowerReshapeView(), apply_recursively=False).rewrite_module(module)
     PatternRewriteWalker(LowerComputeOp(), apply_recursively=False).rewrite_module(module)
     unsigned_to_signless(module)

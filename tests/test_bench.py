@@ -16,6 +16,9 @@ from tiler_passes.tiler import Tiler
 from tiler_tools import bench
 from tiler_tools.onnx_frontend import import_onnx
 
+# tiler-bench end to end (about 75 s in all): `make test-all`
+pytestmark = pytest.mark.slow
+
 
 def test_bench_rows_match_the_tile_report(tmp_path, capsys):
     shared_path("models", bench.MODELS["kws_dscnn"])

@@ -127,6 +127,7 @@ def test_search_strategies_tile_correctly(strategy):
     assert solution.layers[0].estimate.footprint[0] <= 2048
 
 
+@pytest.mark.slow  # about 50 s: four strategies on a convolution
 def test_max_fills_more_than_min_and_random_max_is_seeded():
     def footprint(strategy, seed=0):
         tiler = Tiler(MemoryHierarchy.fromSizes(l1=16 * 1024))

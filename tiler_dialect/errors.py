@@ -17,6 +17,9 @@ because the Python API documents them as such.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
+from xdsl.ir import Operation
 from xdsl.utils.exceptions import DiagnosticException, PassFailedException
 
 
@@ -32,3 +35,10 @@ class TilerPassFailed(PassFailedException, TilerError):
 
 class TilerUsageError(TilerError):
     """A bad command line, pass pipeline or option value."""
+
+
+def raise_at(op: Operation, error: DiagnosticException) -> NoReturn:
+    """Raise `error` located at `op`, through xDSL's diagnostics: the error carries the IR
+    with the op marked and the message under it, which the command lines print as the
+    lines around the mark."""
+    op.emit_error(str(error), error)

@@ -27,6 +27,8 @@ the tile sizes). An empty list means the op runs where it is (home is the comput
 
 from __future__ import annotations
 
+import operator
+
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,14 +119,25 @@ def max_extents(desc: TilingDescription, tiling: OpTiling) -> list[list[int]]:
     return out
 
 
+def region_lengths(access: OperandAccess, extents: Sequence):
+    """The one region rule: the length, per operand dim, of the largest region an operand
+    needs for a box of these extents (not clipped). An index sum(c_d * d) + k spans
+    1 + sum(|c_d| * (extent_d - 1)) values. `extents` may be ints or the solver's
+    expressions (the rule is linear in them)."""
+    return [1 + sum(abs(c) * (extents[d] - 1) for d, c in linear_form(expr).coeffs) for expr in access.map.results]
+
+
 def region_extent(access: OperandAccess, extents: Sequence[int], shape: Sequence[int]) -> list[int]:
     """Largest region an operand needs for a box of these extents, clipped to the operand."""
-    out = []
-    for expr, size in zip(access.map.results, shape):
-        lf = linear_form(expr)
-        length = 1 + sum(abs(c) * (extents[d] - 1) for d, c in lf.coeffs)
-        out.append(min(length, size))
-    return out
+    return [min(length, size) for length, size in zip(region_lengths(access, extents), shape)]
+
+
+def moves_at(t, stride, output: bool, *, mod=operator.mod, add=operator.add, equal=operator.eq):
+    """The one load/store cadence rule, for tile `t` of a level's loop: an operand keeps its
+    region for `stride` consecutive tiles (`LevelTiling.stride`), so an input is loaded at
+    the first tile of each run and the output stored after the last. `mod`, `add` and
+    `equal` let code generators apply it to index values; `LevelTiling.loads` counts it."""
+    return equal(mod(add(t, 1) if output else t, stride), 0)
 
 
 class ScheduleError(TilerError, ValueError):

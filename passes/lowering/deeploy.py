@@ -14,7 +14,6 @@ from xdsl.dialects import math
 from xdsl.dialects.builtin import Float64Type, IntegerType
 from xdsl.ir import Attribute, SSAValue
 
-from tiler_dialect.ops.properties import get_bool, get_int
 from tiler_dialect.ops.deeploy import levels_type
 
 from tiler_passes.lowering.body import Body
@@ -42,12 +41,11 @@ def _clamp_to(b: Body, v: SSAValue, lo: int, hi: int, t: Attribute) -> SSAValue:
 
 def requantized(op, b: Body, t: SSAValue, mul: SSAValue, add: SSAValue) -> SSAValue:
     """clamp((t * mul + add + 2^(s-1)) >> s) into the op's levels (div = 2^s)."""
-    p = op.properties
-    s = _log2(get_int(p, "div"))
+    s = _log2(op.div.value.data)
     v = b.add(b.mul(_wide(b, t), _wide(b, mul)), _wide(b, add))
     if s > 0:
         v = _shift(b, b.add(v, b.const(1 << (s - 1), i64)), s)
-    n, signed = get_int(p, "n_levels"), get_bool(p, "signed")
+    n, signed = op.n_levels.value.data, bool(op.signed.value.data)
     lo, hi = (-(n // 2), n // 2 - 1) if signed else (0, n - 1)
     return _clamp_to(b, v, lo, hi, levels_type(n, signed))
 
@@ -69,18 +67,18 @@ def product(op, e: Element, tile) -> SSAValue:
 
 def hardswish(op, e: Element, tile) -> SSAValue:
     """x * (clamp(x + three, 0, six) * one_over_six), wrapped to int32."""
-    b, p = e.b, op.properties
+    b = e.b
     x = _wide(b, e.values[0])
-    gate = b.min(b.max(b.add(x, b.const(get_int(p, "three"), i64)), b.const(0, i64)), b.const(get_int(p, "six"), i64))
-    return b.convert(b.mul(x, b.mul(gate, b.const(get_int(p, "one_over_six"), i64))), i32)
+    gate = b.min(b.max(b.add(x, b.const(op.three.value.data, i64)), b.const(0, i64)), b.const(op.six.value.data, i64))
+    return b.convert(b.mul(x, b.mul(gate, b.const(op.one_over_six.value.data, i64))), i32)
 
 
 def no_norm(op, e: Element, tile) -> SSAValue:
     """((x * w + b) * mul) >> log2(D), wrapped to int8."""
-    b, p = e.b, op.properties
+    b = e.b
     x, w, bias = (_wide(b, v) for v in e.values)
-    v = b.mul(b.add(b.mul(x, w), bias), b.const(get_int(p, "mul"), i64))
-    return b.convert(_shift(b, v, _log2(get_int(p, "D"))), IntegerType(8))
+    v = b.mul(b.add(b.mul(x, w), bias), b.const(op.mul.value.data, i64))
+    return b.convert(_shift(b, v, _log2(op.D.value.data)), IntegerType(8))
 
 
 # -- iSoftmax's and iRMSNorm's steps (their loops: ops.py) -----------------------------
@@ -89,19 +87,18 @@ def no_norm(op, e: Element, tile) -> SSAValue:
 def softmax_term(op, b: Body, x: SSAValue, row_max: SSAValue) -> SSAValue:
     """y = (A (p + B)^2 + C) >> z with xt = x - max, z = min(floor(-xt / log2), 31), p =
     xt + z log2, in i64."""
-    p = op.properties
-    log2 = b.const(get_int(p, "log2"), i64)
+    log2 = b.const(op.log2.value.data, i64)
     xt = b.sub(_wide(b, x), _wide(b, row_max))
     z = b.min(b.floordiv(b.neg(xt), log2), b.const(31, i64))
     r = b.add(xt, b.mul(z, log2))
-    shifted = b.add(r, b.const(get_int(p, "coeffB"), i64))
-    y = b.add(b.mul(b.const(get_int(p, "coeffA"), i64), b.mul(shifted, shifted)), b.const(get_int(p, "coeffC"), i64))
+    shifted = b.add(r, b.const(op.coeffB.value.data, i64))
+    y = b.add(b.mul(b.const(op.coeffA.value.data, i64), b.mul(shifted, shifted)), b.const(op.coeffC.value.data, i64))
     return b.shr(y, z)
 
 
 def softmax_output(op, b: Body, y: SSAValue, total: SSAValue, out_type: Attribute) -> SSAValue:
     """floor(y (n_levels - 1) / sum), wrapped to the output type."""
-    scaled = b.mul(y, b.const(get_int(op.properties, "n_levels") - 1, i64))
+    scaled = b.mul(y, b.const(op.n_levels.value.data - 1, i64))
     return b.convert(b.floordiv(scaled, total), out_type)
 
 
@@ -122,8 +119,8 @@ def rms_std(op, b: Body, total: SSAValue, length: int) -> SSAValue:
 
 def rms_output(op, b: Body, x: SSAValue, weight: SSAValue, std: SSAValue, out_type: Attribute) -> SSAValue:
     """clamp(trunc(x * weight / std) >> log2(D), -n/2, n/2 - 1)."""
-    n = get_int(op.properties, "n_levels")
-    v = _shift(b, b.div(b.mul(_wide(b, x), _wide(b, weight)), std), _log2(get_int(op.properties, "D")))
+    n = op.n_levels.value.data
+    v = _shift(b, b.div(b.mul(_wide(b, x), _wide(b, weight)), std), _log2(op.D.value.data))
     return _clamp_to(b, v, -(n // 2), n // 2 - 1, out_type)
 
 

@@ -9,7 +9,6 @@ from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import IntegerType, f32
 from xdsl.ir import Attribute, SSAValue
 
-from tiler_dialect.ops.properties import get_float, get_int
 
 from tiler_passes.lowering.signless import is_unsigned
 from tiler_passes.lowering.structured import Element
@@ -85,9 +84,8 @@ def qlinear_add(op, e: Element, tile) -> SSAValue:
     """sat(rint(fma(a, ra, fma(b, rb, fixed)))), each fused multiply-add rounded once."""
     b = e.b
     x, y = e.values
-    p = op.properties
-    inner = b.emit(math.FmaOp(b.convert(y, f32), b.const(get_float(p, "b_ratio"), f32), b.const(get_float(p, "fixed"), f32)))
-    r = b.emit(math.FmaOp(b.convert(x, f32), b.const(get_float(p, "a_ratio"), f32), inner))
+    inner = b.emit(math.FmaOp(b.convert(y, f32), b.const(op.b_ratio.value.data, f32), b.const(op.fixed.value.data, f32)))
+    r = b.emit(math.FmaOp(b.convert(x, f32), b.const(op.a_ratio.value.data, f32), inner))
     return _saturate(b, r, x.type)
 
 
@@ -95,29 +93,26 @@ def qlinear_mul(op, e: Element, tile) -> SSAValue:
     """sat(rint(float32(float32((a - za)(b - zb)) * m) + zc))."""
     b = e.b
     x, y = e.values
-    p = op.properties
-    shifted = [b.sub(b.convert(v, i32), b.const(get_int(p, k), i32)) for v, k in ((x, "a_zero_point"), (y, "b_zero_point"))]
-    scaled = b.mul(b.convert(b.mul(*shifted), f32), b.const(get_float(p, "multiplier"), f32))
-    return _saturate(b, b.add(scaled, b.const(float(get_int(p, "c_zero_point")), f32)), x.type)
+    shifted = [b.sub(b.convert(v, i32), b.const(zp.value.data, i32)) for v, zp in ((x, op.a_zero_point), (y, op.b_zero_point))]
+    scaled = b.mul(b.convert(b.mul(*shifted), f32), b.const(op.multiplier.value.data, f32))
+    return _saturate(b, b.add(scaled, b.const(float(op.c_zero_point.value.data), f32)), x.type)
 
 
 def requantize_linear(op, e: Element, tile) -> SSAValue:
     """quantize(dequantize(x, sx, zx), sy, zy), in float32 (onnxruntime's table)."""
     b = e.b
     (x,) = e.values
-    p = op.properties
-    real = b.mul(b.convert(b.sub(b.convert(x, i32), b.const(get_int(p, "x_zero_point"), i32)), f32),
-                 b.const(get_float(p, "x_scale"), f32))
-    scaled = b.div(real, b.const(get_float(p, "y_scale"), f32))
-    return _to_zero_point(b, scaled, b.const(float(get_int(p, "y_zero_point")), f32), x.type)
+    real = b.mul(b.convert(b.sub(b.convert(x, i32), b.const(op.x_zero_point.value.data, i32)), f32),
+                 b.const(op.x_scale.value.data, f32))
+    scaled = b.div(real, b.const(op.y_scale.value.data, f32))
+    return _to_zero_point(b, scaled, b.const(float(op.y_zero_point.value.data), f32), x.type)
 
 
 def global_pool_epilogue(op, e: Element, count: int) -> SSAValue:
     """rint(clamp(float32(sum - zx N) * m, qmin - zy, qmax - zy)) + zy."""
     b = e.b
     (acc,) = e.values
-    p = op.properties
-    shifted = b.sub(acc, b.const(get_int(p, "x_zero_point") * count, i32))
-    scaled = b.mul(b.convert(shifted, f32), b.const(get_float(p, "multiplier"), f32))
-    zy = b.const(float(get_int(p, "y_zero_point")), f32)
+    shifted = b.sub(acc, b.const(op.x_zero_point.value.data * count, i32))
+    scaled = b.mul(b.convert(shifted, f32), b.const(op.multiplier.value.data, f32))
+    zy = b.const(float(op.y_zero_point.value.data), f32)
     return _to_zero_point(b, scaled, zy, op.outputs[0].type.element_type)

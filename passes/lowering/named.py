@@ -24,7 +24,6 @@ from xdsl.dialects.linalg.ops import Conv2DNchwFchwOp, Conv2DNgchwGfchwOp, Matmu
 from xdsl.ir import Operation, SSAValue
 
 from tiler_dialect.ops import ConvOp, GemmOp, MatMulOp, MaxPoolOp, TilerOp, TransposeOp
-from tiler_dialect.ops.properties import get_bool, get_float, get_int, get_ints
 from tiler_passes.lowering.signless import is_unsigned
 from tiler_passes.lowering.structured import SHAPE_ONLY_ATTR, Access
 from tiler_passes.lowering.views import with_unit_dim_after
@@ -44,18 +43,18 @@ def named_op(op: TilerOp, inputs: Sequence[Access], out: SSAValue) -> list[Opera
         return None
     buffers = [a.buffer for a in inputs]
     if isinstance(op, TransposeOp):
-        perm = get_ints(op.properties, "perm")
+        perm = op.perm.get_values()
         return [LinalgTransposeOp(buffers[0], out, DenseArrayBase.from_list(i64, list(perm)))]
     if isinstance(op, MatMulOp) and len(buffers) == 2 and all(_rank(b) == 2 for b in buffers):
         return [MatmulOp(buffers, [out])]
     if (
         isinstance(op, GemmOp)
-        and not get_bool(op.properties, "transA")
-        and not get_bool(op.properties, "transB")
-        and get_float(op.properties, "alpha") == 1.0
+        and not bool(op.transA.value.data)
+        and not bool(op.transB.value.data)
+        and op.alpha.value.data == 1.0
     ):
         return [MatmulOp(buffers[:2], [out])]
-    if isinstance(op, ConvOp) and _rank(buffers[0]) == 4 and get_int(op.properties, "group") == 1:
+    if isinstance(op, ConvOp) and _rank(buffers[0]) == 4 and op.group.value.data == 1:
         win = op.window
         return [Conv2DNchwFchwOp(buffers[:2], [out], strides=_pair(win.strides), dilations=_pair(win.dilations))]
     if isinstance(op, ConvOp) and _rank(buffers[0]) == 4 and _is_depthwise(op):
@@ -83,6 +82,6 @@ def named_op(op: TilerOp, inputs: Sequence[Access], out: SSAValue) -> list[Opera
 
 def _is_depthwise(op: ConvOp) -> bool:
     """As many groups as input and output channels (a channel multiplier of 1)."""
-    group = get_int(op.properties, "group")
+    group = op.group.value.data
     channels_in, channels_out = op.input_shapes[0][1], op.input_shapes[1][0]
     return group > 1 and channels_in == channels_out == group

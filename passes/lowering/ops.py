@@ -59,7 +59,6 @@ from tiler_dialect.ops import (
     TilerOp,
     TransposeOp,
 )
-from tiler_dialect.ops.properties import get_bool, get_float
 from tiler_dialect.ops.deeploy import (
     IntegerHardswishOp,
     IntegerNoNormOp,
@@ -218,13 +217,14 @@ def _clamp(b: Body, x: SSAValue, lo: float | None, hi: float | None) -> SSAValue
 
 def _hard_sigmoid(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b, x = e.b, _x(e)
-    alpha = get_float(op.properties, "alpha", 0.2)
-    beta = get_float(op.properties, "beta", 0.5)
+    alpha, beta = op.alpha.value.data, op.beta.value.data
     return _clamp(b, b.add(b.mul(b.const(alpha, x.type), x), b.const(beta, x.type)), 0.0, 1.0)
 
 
 def _clip(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
-    return _clamp(e.b, _x(e), get_float(op.properties, "min"), get_float(op.properties, "max"))
+    lo = op.min.value.data if op.min is not None else None
+    hi = op.max.value.data if op.max is not None else None
+    return _clamp(e.b, _x(e), lo, hi)
 
 
 def _gelu(op: GeluOp, e: Element, tile: Tile) -> SSAValue:
@@ -274,13 +274,13 @@ def _product(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
 def _gemm_product(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b = e.b
     p = b.mul(e.values[0], e.values[1])
-    alpha = get_float(op.properties, "alpha")
+    alpha = op.alpha.value.data
     return p if alpha == 1.0 else b.mul(p, b.const(alpha, p.type))
 
 
 def _gemm_init(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b, c = e.b, e.values[0]
-    beta = get_float(op.properties, "beta")
+    beta = op.beta.value.data
     if beta == 0.0:
         return b.const(0.0, c.type)
     return c if beta == 1.0 else b.mul(c, b.const(beta, c.type))
@@ -295,7 +295,7 @@ def _average(op: AveragePoolOp, e: Element, tile: Tile) -> SSAValue:
     positions inside the input (per spatial dim: the kernel offsets that land inside)."""
     b, x = e.b, _x(e)
     win = op.window
-    include = get_bool(op.properties, "count_include_pad")
+    include = bool(op.count_include_pad.value.data)
     shape = op.input_shapes[0]
     index = IndexType()
     count: SSAValue | None = None
@@ -333,7 +333,7 @@ def _global_count(op: TilerOp) -> int:
 def _batch_norm(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b = e.b
     x, scale, bias, mean, var = (b.wide(v) for v in e.values)
-    eps = b.const(get_float(op.properties, "epsilon"), x.type)
+    eps = b.const(op.epsilon.value.data, x.type)
     y = b.add(b.mul(b.div(b.sub(x, mean), b.sqrt(b.add(var, eps))), scale), bias)
     return b.convert(y, e.values[0].type)
 
@@ -372,7 +372,7 @@ LOWERINGS: dict[type[TilerOp], Lowering] = {
     QLinearMulOp: Lowering(integer.qlinear_mul),
     RequantizeLinearOp: Lowering(integer.requantize_linear),
     ReduceSumOp: Lowering(_copy, "add"),
-    CastOp: Lowering(lambda op, e, tile: e.b.convert(e.values[0], op.properties["to"])),
+    CastOp: Lowering(lambda op, e, tile: e.b.convert(e.values[0], op.to)),
     RequantShiftOp: Lowering(deeploy.requant_shift),
     IntegerHardswishOp: Lowering(deeploy.hardswish),
     IntegerNoNormOp: Lowering(deeploy.no_norm),

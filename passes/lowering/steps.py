@@ -27,7 +27,6 @@ from tiler_dialect.ops import (
     SoftmaxOp,
     TilerOp,
 )
-from tiler_dialect.ops.properties import get_float, get_int
 from tiler_dialect.ops.deeploy import (
     IntegerRMSNormOp,
     IntegerSoftmaxOp,
@@ -109,7 +108,7 @@ def _lower_layer_norm(emitter: Emitter, tile: Tile) -> None:
     r = row_steps(emitter, tile, axes)
     count = float(pymath.prod(op.output_shape[a] for a in axes))
     params = [Access(v, tile.forms(a)) for v, a in zip(op.inputs[1:], tile.desc.inputs[1:])]
-    eps = get_float(op.properties, "epsilon")
+    eps = op.epsilon.value.data
 
     def mean_term(e: Element, v: SSAValue) -> list[SSAValue]:
         return [e.b.add(e.out[0], e.b.div(v, e.b.const(count, v.type)))]
@@ -282,14 +281,13 @@ def _lower_qlinear_softmax(emitter: Emitter, tile: Tile) -> None:
     rint(float32(t * floor(1 / y_scale)) / sum) + y_zp, 255 above 255, wrapping to int8."""
     op = tile.op
     assert isinstance(op, QLinearSoftmaxOp)
-    p = op.properties
     axis = op.axis_index
     r = row_steps(emitter, tile, {axis})  # its scratch (int8) holds the row's max
     length = op.output_shape[axis]
-    x_scale = float(np.float32(get_float(p, "x_scale")))
+    x_scale = float(np.float32(op.x_scale.value.data))
     shift = max(0.0, pymath.log(float(np.float32(np.finfo(np.float32).max) / np.float32(length))) - 5) / x_scale
-    k = float(pymath.floor(np.float32(1.0) / np.float32(get_float(p, "y_scale"))))
-    zero_point = get_int(p, "y_zero_point")
+    k = float(pymath.floor(np.float32(1.0) / np.float32(op.y_scale.value.data)))
+    zero_point = op.y_zero_point.value.data
     f32_, f64_, i32_ = Float32Type(), Float64Type(), IntegerType(32)
     rows = [j for j, d in enumerate(tile.kept) if d != axis]
     sum_alloc, sums = row_scratch(emitter, tile, rows, f32_)

@@ -19,7 +19,6 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, SSAValue
 
 from tiler_dialect.ops import NAME_ATTR, TilerOp
-from tiler_dialect.ops.properties import get_ints
 from tiler_dialect.tiling import LinearForm, OutOfBounds, TilingDescription, linear_form
 from tiler_passes.lowering.structured import Access, Element, Emitter, Index
 from tiler_dialect.errors import TilerPassFailed
@@ -107,7 +106,7 @@ def input_access(emitter: Emitter, tile: Tile, buffer: SSAValue, access, shape) 
 
 def reduce_count(op: TilerOp) -> int:
     shape = op.input_shapes[0]
-    return pymath.prod(shape[a] for a in get_ints(op.properties, "axes"))
+    return pymath.prod(shape[a] for a in op.axes.get_values())
 
 
 # -- scratch buffers ----------------------------------------------------------------------

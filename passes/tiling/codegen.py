@@ -43,6 +43,7 @@ from tiler_dialect.schedule import (
     LevelTiling,
     OpTiling,
     max_extents,
+    moves_at,
     operand_dims,
     region_extent,
 )
@@ -247,8 +248,14 @@ class _LevelNest:
         return em.mod(em.div(t, self.strides[k]), self.level.slots[k])
 
     def changes(self, k: int, t: Index):
-        """Whether operand k's region is new at tile t."""
-        return self.em.equal(self.em.mod(t, self.strides[k]), 0)
+        """Whether operand k's region is new at tile t (an input's load)."""
+        em = self.em
+        return moves_at(t, self.strides[k], False, mod=em.mod, add=em.add, equal=em.equal)
+
+    def output_complete(self, t: Index):
+        """Whether the output's region is complete after tile t (its store)."""
+        em = self.em
+        return moves_at(t, self.strides[self.out], True, mod=em.mod, add=em.add, equal=em.equal)
 
     def load(self, k: int, t: Index) -> None:
         gen, em = self.gen, self.em
@@ -291,7 +298,7 @@ class _LevelNest:
         # the output region is complete after its last tile; when it is the same for
         # every tile, only after the last tile of all (stored after the loop)
         if not once[out]:
-            em.when(em.equal(em.mod(em.add(t, 1), self.strides[out]), 0), lambda: self.store(t, views[out], regions[out]))
+            em.when(self.output_complete(t), lambda: self.store(t, views[out], regions[out]))
 
     def emit(self) -> None:
         gen, em, out, once = self.gen, self.em, self.out, self.once

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from xdsl.dialects.builtin import ModuleOp
 
 from tiler_dialect.attributes import memory_level_of
-from tiler_dialect.errors import TilerPassFailed
+from tiler_dialect.errors import TilerPassFailed, raise_at
 from tiler_dialect.hierarchy import MemoryHierarchy
 from tiler_dialect.ops import TilerOp
 from tiler_dialect.program import check_defined_before_use, main_function
@@ -185,13 +185,15 @@ class TilingFlow:
                 tilings[op] = None  # computed where it lives
                 continue
             if not isinstance(attr, ScheduleAttr):
-                raise TilingError(f"{label} has no {SCHEDULE_ATTR}: run choose-tiles first, or give it one")
+                raise_at(op, TilingError(f"{label} has no {SCHEDULE_ATTR}: run choose-tiles first, or give it one"))
             problem = problem_of(op, label, hierarchy)
             try:
                 tiling = op_tiling(problem.desc, attr)
+                check_fits(problem, tiling, alignment)
             except ScheduleError as e:
-                raise TilingError(f"{label}: invalid schedule: {e}") from None
-            check_fits(problem, tiling, alignment)
+                raise_at(op, TilingError(f"{label}: invalid schedule: {e}"))
+            except TilingError as e:
+                raise_at(op, e)
             tilings[op] = tiling
         bufferize_and_tile(module, main, lambda op, name: tilings[op])
 

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from tiler_dialect.errors import TilerError
-from tiler_dialect.tiling import IterKind, linear_form
+from tiler_dialect.tiling import IterKind
 from tiler_passes.options import TileOptions
 from tiler_passes.tiling.problem import Problem, align_up
-from tiler_dialect.schedule import LevelTiling, OpTiling, operand_dims, region_extent
+from tiler_dialect.schedule import LevelTiling, OpTiling, operand_dims, region_extent, region_lengths
 
 NEAR_TIE_PERCENT = 1
 """Schedules this close to the fastest estimate count as equally fast."""
@@ -112,8 +112,7 @@ class _Model:
         """Elements of the largest region `access` needs for tiles of extents `tops`,
         clipped to the operand's `shape`."""
         lengths: list[Expr] = []
-        for j, (expr, size) in enumerate(zip(access.map.results, shape)):
-            length: Expr = 1 + sum(abs(c) * (tops[d] - 1) for d, c in linear_form(expr).coeffs)
+        for j, (length, size) in enumerate(zip(region_lengths(access, tops), shape)):
             if isinstance(length, int):
                 lengths.append(min(length, size))
             else:

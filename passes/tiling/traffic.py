@@ -10,7 +10,7 @@ import numpy as np
 
 from tiler_dialect.tiling import OutOfBounds, linear_form
 from tiler_passes.tiling.problem import Problem
-from tiler_dialect.schedule import OpTiling, balanced, operand_dims
+from tiler_dialect.schedule import OpTiling, balanced, moves_at, operand_dims
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,7 @@ def exact_traffic(problem: Problem, tiling: OpTiling) -> Traffic:
                 sub.append((lo + a, lo + b))
             for k in range(n):
                 output = k == n - 1
-                moves = (t + 1) % strides[k] == 0 if output else t % strides[k] == 0
-                if moves:
+                if moves_at(t, strides[k], output):
                     per_hop[h][0] += _region_bytes(problem, k, sub)
                     per_hop[h][1] += 1
             if h + 1 < len(tiling.levels):

@@ -128,13 +128,12 @@ class TilerOp(IRDLOperation):
 
     # -- per-op hooks (overridden by concrete ops) ------------------------------------
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
-        """Result shape from input shapes; raises VerifyException on inconsistency."""
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
+        """Result shape from input shapes (and the op's properties); raises
+        VerifyException on inconsistency."""
         return tuple(shapes[0])
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         """Result element type; by default every input has the same one."""
         first = element_types[0]
         for i, t in enumerate(element_types[1:], start=1):
@@ -142,8 +141,8 @@ class TilerOp(IRDLOperation):
                 raise VerifyException(
                     f"input #{i} has element type {t}, expected {first} like input #0"
                 )
-        if cls.FLOAT_ONLY and not isinstance(first, AnyFloat):
-            raise VerifyException(f"{cls.name} is defined on floating-point tensors, got {first}")
+        if self.FLOAT_ONLY and not isinstance(first, AnyFloat):
+            raise VerifyException(f"{self.name} is defined on floating-point tensors, got {first}")
         return first
 
     # -- construction -------------------------------------------------------------------
@@ -164,13 +163,19 @@ class TilerOp(IRDLOperation):
         lo, hi = cls.NUM_INPUTS
         if not lo <= len(inputs) <= hi:
             raise VerifyException(_arity_message(cls, len(inputs)))
-        shape = cls.infer_shape([tuple(t.get_shape()) for t in types], props)
-        element = cls.infer_element_type([t.element_type for t in types], props)
+        # the inference reads the properties through the op's accessors (defaults filled
+        # in), so it runs on a provisional op without a result, then erased
+        provisional = cls(inputs, properties=props)
+        try:
+            shape = provisional.infer_shape([tuple(t.get_shape()) for t in types])
+            element = provisional.infer_element_type([t.element_type for t in types])
+        finally:
+            provisional.erase()
         encoding = level if level is not None else types[0].encoding
         return cls(
             inputs,
             TensorType(element, shape, encoding),
-            properties=props,
+            properties=dict(provisional.properties),
             attributes=attributes,
         )
 
@@ -238,10 +243,7 @@ class TilerOp(IRDLOperation):
             element_dtype(t.element_type)  # type: ignore[attr-defined]  # the kernels compute in numpy
 
         in_types = [v.type for v in self.inputs]
-        element = type(self).infer_element_type(
-            [t.element_type for t in in_types],  # type: ignore[attr-defined]
-            self.properties,
-        )
+        element = self.infer_element_type([t.element_type for t in in_types])  # type: ignore[attr-defined]
         if element != self.result_type.element_type:
             raise VerifyException(
                 f"result element type {self.result_type.element_type} does not match the "
@@ -250,7 +252,7 @@ class TilerOp(IRDLOperation):
         shapes = self.input_shapes
         if any(DYNAMIC_INDEX in s for s in shapes) or DYNAMIC_INDEX in self.output_shape:
             return  # dynamic shapes are checked where they are computed
-        expected = type(self).infer_shape(shapes, self.properties)
+        expected = self.infer_shape(shapes)
         if tuple(expected) != self.output_shape:
             raise VerifyException(
                 f"result shape {format_shape(self.output_shape)} does not match the inferred "

@@ -7,12 +7,11 @@ from typing import ClassVar
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr
+from xdsl.dialects.builtin import BoolAttr, FloatAttr, f32
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import TilerOp
-from tiler_dialect.ops.properties import Props, get_bool, get_float
 from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.tiling import (
     IterDim,
@@ -34,18 +33,17 @@ class GemmOp(TilerOp):
     NUM_INPUTS: ClassVar = (2, 3)
     MULTIPLY_ACCUMULATES: ClassVar = True
 
-    alpha = prop_def(FloatAttr)
-    beta = prop_def(FloatAttr)
-    transA = prop_def(IntegerAttr)
-    transB = prop_def(IntegerAttr)
+    alpha = prop_def(FloatAttr, default_value=FloatAttr(1.0, f32))
+    beta = prop_def(FloatAttr, default_value=FloatAttr(1.0, f32))
+    transA = prop_def(BoolAttr, default_value=BoolAttr.from_bool(False))
+    transB = prop_def(BoolAttr, default_value=BoolAttr.from_bool(False))
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         a, b = shapes[0], shapes[1]
         if len(a) != 2 or len(b) != 2:
             raise VerifyException(f"A and B must be matrices, got ranks {len(a)} and {len(b)}")
-        m, k = a[::-1] if get_bool(props, "transA") else a
-        k2, n = b[::-1] if get_bool(props, "transB") else b
+        m, k = a[::-1] if self.transA.value.data else a
+        k2, n = b[::-1] if self.transB.value.data else b
         if k != k2:
             raise VerifyException(f"inner dimensions differ: A' is {m}x{k}, B' is {k2}x{n}")
         if len(shapes) == 3:
@@ -56,8 +54,8 @@ class GemmOp(TilerOp):
 
     def tiling(self) -> TilingDescription:
         a = self.input_shapes[0]
-        trans_a = get_bool(self.properties, "transA")
-        trans_b = get_bool(self.properties, "transB")
+        trans_a = bool(self.transA.value.data)
+        trans_b = bool(self.transB.value.data)
         m, n = self.output_shape
         k = a[0] if trans_a else a[1]
         dims = (IterDim("m", m), IterDim("n", n), IterDim("k", k, IterKind.REDUCTION))
@@ -73,12 +71,12 @@ class GemmOp(TilerOp):
         )
 
     def compute(self, a: np.ndarray, b: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
-        if get_bool(self.properties, "transA"):
+        if self.transA.value.data:
             a = a.T
-        if get_bool(self.properties, "transB"):
+        if self.transB.value.data:
             b = b.T
-        alpha = get_float(self.properties, "alpha")
-        beta = get_float(self.properties, "beta")
+        alpha = self.alpha.value.data
+        beta = self.beta.value.data
         y = a @ b
         if alpha != 1.0:
             y = y * a.dtype.type(alpha)
@@ -93,8 +91,7 @@ class MatMulBase(TilerOp):
     NUM_INPUTS: ClassVar = (2, 2)
     MULTIPLY_ACCUMULATES: ClassVar = True
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         a, b = shapes
         if not a or not b:
             raise VerifyException("matmul operands must have rank >= 1")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import (
+    BoolAttr,
     DenseArrayBase,
     FloatAttr,
     IntegerAttr,
@@ -24,7 +25,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.attributes import memory_level_of, verify_memory_level
 from tiler_dialect.ops.base import TilerOp
-from tiler_dialect.ops.properties import Props, get_bool, get_float, get_int, get_ints, get_str
+
 from tiler_dialect.ops.shapes import Shape, normalize_axis
 from tiler_dialect.tiling import (
     IterDim,
@@ -54,16 +55,15 @@ class TransposeOp(TilerOp):
 
     perm = prop_def(DenseArrayBase)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
-        perm = get_ints(props, "perm")
+        perm = self.perm.get_values()
         if sorted(perm) != list(range(len(x))):
             raise VerifyException(f"perm {list(perm)} is not a permutation of {len(x)} dims")
         return tuple(x[p] for p in perm)
 
     def tiling(self) -> TilingDescription:
-        perm = get_ints(self.properties, "perm")
+        perm = self.perm.get_values()
         n = len(perm)
         inverse = [perm.index(j) for j in range(n)]
         return TilingDescription(
@@ -73,7 +73,7 @@ class TransposeOp(TilerOp):
         )
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        return np.require(np.transpose(x, get_ints(self.properties, "perm")), requirements="C")
+        return np.require(np.transpose(x, self.perm.get_values()), requirements="C")
 
 
 @irdl_op_definition
@@ -85,10 +85,9 @@ class ConcatOp(TilerOp):
 
     axis = prop_def(IntegerAttr)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         first = shapes[0]
-        axis = normalize_axis(get_int(props, "axis"), len(first))
+        axis = normalize_axis(self.axis.value.data, len(first))
         total = 0
         for i, s in enumerate(shapes):
             if len(s) != len(first) or any(
@@ -102,7 +101,7 @@ class ConcatOp(TilerOp):
 
     @property
     def axis_index(self) -> int:
-        return normalize_axis(get_int(self.properties, "axis"), len(self.output_shape))
+        return normalize_axis(self.axis.value.data, len(self.output_shape))
 
     def tiling(self) -> TilingDescription:
         axis = self.axis_index
@@ -131,10 +130,9 @@ class SliceOp(TilerOp):
     ends = prop_def(DenseArrayBase)
     steps = prop_def(DenseArrayBase)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
-        starts, ends, steps = (get_ints(props, k) for k in ("starts", "ends", "steps"))
+        starts, ends, steps = self.starts.get_values(), self.ends.get_values(), self.steps.get_values()
         if not len(starts) == len(ends) == len(steps) == len(x):
             raise VerifyException(f"starts, ends and steps need one value per dim ({len(x)})")
         out = []
@@ -153,7 +151,7 @@ class SliceOp(TilerOp):
         return tuple(out)
 
     def tiling(self) -> TilingDescription:
-        starts, steps = get_ints(self.properties, "starts"), get_ints(self.properties, "steps")
+        starts, steps = self.starts.get_values(), self.steps.get_values()
         n = len(starts)
         x_map = dims_map(n, [d(i) * steps[i] + starts[i] for i in range(n)])
         return TilingDescription(
@@ -163,11 +161,11 @@ class SliceOp(TilerOp):
     def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray:
         """The tile's input is the region between its first and last selected elements
         (with a negative step, the first is the region's last)."""
-        steps = get_ints(self.properties, "steps")
+        steps = self.steps.get_values()
         return np.require(inputs[0][tuple(slice(None, None, s) for s in steps)], requirements="C")
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        starts, ends, steps = (get_ints(self.properties, k) for k in ("starts", "ends", "steps"))
+        starts, ends, steps = self.starts.get_values(), self.ends.get_values(), self.steps.get_values()
         index = tuple(
             slice(b, None if e < 0 else e, s) for b, e, s in zip(starts, ends, steps)
         )
@@ -190,7 +188,7 @@ class PadOp(TilerOp):
 
     @property
     def pad_mode(self) -> str:
-        return get_str(self.properties, "mode") if "mode" in self.properties else "constant"
+        return self.mode.data if self.mode is not None else "constant"
 
     def verify_(self) -> None:
         if self.pad_mode not in PAD_MODES:
@@ -201,10 +199,9 @@ class PadOp(TilerOp):
     def value_attr(value: float) -> FloatAttr:
         return FloatAttr(float(value), f64)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
-        pads = get_ints(props, "pads")
+        pads = self.pads.get_values()
         if len(pads) != 2 * len(x):
             raise VerifyException(f"pads needs {2 * len(x)} values, got {len(pads)}")
         out = tuple(s + pads[i] + pads[i + len(x)] for i, s in enumerate(x))
@@ -212,7 +209,7 @@ class PadOp(TilerOp):
             raise VerifyException(f"padding {list(pads)} leaves no elements of {list(x)}")
         if any(-p > s for p, s in zip(pads, (*x, *x))):
             raise VerifyException(f"negative pads {list(pads)} crop more than {list(x)}")
-        if props.get("mode") == StringAttr("reflect"):
+        if self.pad_mode == "reflect":
             n = len(x)
             for i, s in enumerate(x):
                 kept = s + min(pads[i], 0) + min(pads[i + n], 0)
@@ -224,11 +221,11 @@ class PadOp(TilerOp):
         return out
 
     def tiling(self) -> TilingDescription:
-        pads = get_ints(self.properties, "pads")
+        pads = self.pads.get_values()
         n = len(pads) // 2
         x_map = dims_map(n, [d(i) + (-pads[i]) for i in range(n)])
         if self.pad_mode == "constant":
-            access = OperandAccess(x_map, OutOfBounds.PAD, get_float(self.properties, "value"))
+            access = OperandAccess(x_map, OutOfBounds.PAD, self.value.value.data)
             whole: tuple[int, ...] = ()
         else:
             access = OperandAccess(x_map, OutOfBounds.FILL)
@@ -247,11 +244,11 @@ class PadOp(TilerOp):
         region = desc.region(desc.inputs[0], box)
         size = self.input_shapes[0]
         widths = [border(lo, hi, n) for (lo, hi), n in zip(region, size)]
-        value = x.dtype.type(get_float(self.properties, "value"))
+        value = x.dtype.type(self.value.value.data)
         return np.pad(x, widths, constant_values=value)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        pads = get_ints(self.properties, "pads")
+        pads = self.pads.get_values()
         n = x.ndim
         crop = tuple(
             slice(max(0, -pads[i]), x.shape[i] - max(0, -pads[i + n])) for i in range(n)
@@ -259,7 +256,7 @@ class PadOp(TilerOp):
         widths = [(max(0, pads[i]), max(0, pads[i + n])) for i in range(n)]
         if self.pad_mode != "constant":
             return np.pad(x[crop], widths, mode=self.pad_mode)
-        value = x.dtype.type(get_float(self.properties, "value"))
+        value = x.dtype.type(self.value.value.data)
         return np.pad(x[crop], widths, constant_values=value)
 
 
@@ -267,26 +264,25 @@ class ReduceOp(TilerOp):
     """A reduction over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`."""
 
     axes = prop_def(DenseArrayBase)
-    keepdims = prop_def(IntegerAttr)
+    keepdims = prop_def(BoolAttr, default_value=BoolAttr.from_bool(True))
 
     COMBINE: ClassVar[str | None] = None
     """How partial results of a split reduction combine; None: the reduction stays whole."""
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
-        axes = get_ints(props, "axes")
+        axes = self.axes.get_values()
         if not axes or list(axes) != sorted(set(axes)) or axes[0] < 0 or axes[-1] >= len(x):
             raise VerifyException(
                 f"axes {list(axes)} must be sorted, unique and within rank {len(x)}"
             )
-        keep = get_bool(props, "keepdims")
+        keep = bool(self.keepdims.value.data)
         return tuple(1 if i in axes else s for i, s in enumerate(x) if keep or i not in axes)
 
     def tiling(self) -> TilingDescription:
         x = self.input_shapes[0]
-        axes = get_ints(self.properties, "axes")
-        keep = get_bool(self.properties, "keepdims")
+        axes = self.axes.get_values()
+        keep = bool(self.keepdims.value.data)
         kept = [i for i in range(len(x)) if i not in axes]
         # iteration space: the kept dims (parallel), then the reduced ones
         order = kept + list(axes)
@@ -318,7 +314,7 @@ class ReduceMeanOp(ReduceOp):
 
     @property
     def rounding_mode(self) -> str:
-        return get_str(self.properties, "rounding") if "rounding" in self.properties else "toward_zero"
+        return self.rounding.data if self.rounding is not None else "toward_zero"
 
     def verify_(self) -> None:
         if self.rounding_mode not in MEAN_ROUNDINGS:
@@ -326,8 +322,8 @@ class ReduceMeanOp(ReduceOp):
         super().verify_()
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        axes = get_ints(self.properties, "axes")
-        keep = get_bool(self.properties, "keepdims")
+        axes = self.axes.get_values()
+        keep = bool(self.keepdims.value.data)
         mode = self.rounding_mode
         if np.issubdtype(x.dtype, np.integer) and mode != "toward_zero":
             count = math.prod(x.shape[a] for a in axes)
@@ -352,8 +348,8 @@ class ReduceSumOp(ReduceOp):
     COMBINE: ClassVar = "sum"
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        axes = get_ints(self.properties, "axes")
-        keep = get_bool(self.properties, "keepdims")
+        axes = self.axes.get_values()
+        keep = bool(self.keepdims.value.data)
         return np.asarray(x.sum(axis=axes, keepdims=keep)).astype(x.dtype)
 
 

@@ -21,13 +21,12 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
-from xdsl.dialects.builtin import IntegerAttr, IntegerType, Signedness
+from xdsl.dialects.builtin import BoolAttr, IntegerAttr, IntegerType, Signedness
 from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import TilerOp
-from tiler_dialect.ops.properties import Props, get_bool, get_int
 from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.ops.contraction import MatMulBase
 from tiler_dialect.ops.elementwise import ElementwiseOp
@@ -73,15 +72,14 @@ class _Requantizing:
 
     div = prop_def(IntegerAttr)
     n_levels = prop_def(IntegerAttr)
-    signed = prop_def(IntegerAttr)
+    signed = prop_def(BoolAttr)
 
-    @staticmethod
-    def requantized_type(props: Props) -> IntegerType:
-        _shift_of(get_int(props, "div"))
-        n = get_int(props, "n_levels")
+    def requantized_type(self) -> IntegerType:
+        _shift_of(self.div.value.data)
+        n = self.n_levels.value.data
         if n < 2:
             raise VerifyException(f"n_levels must be at least 2, got {n}")
-        return levels_type(n, get_bool(props, "signed"))
+        return levels_type(n, bool(self.signed.value.data))
 
     @staticmethod
     def check_parameters(element_types: Sequence[Attribute]) -> None:
@@ -90,8 +88,7 @@ class _Requantizing:
                 raise VerifyException(f"{what} must be an integer tensor, got {t}")
 
     def requantize(self, t: np.ndarray, mul: np.ndarray, add: np.ndarray) -> np.ndarray:
-        p = self.properties  # type: ignore[attr-defined]
-        return requant_shift(t, mul, add, get_int(p, "div"), get_int(p, "n_levels"), get_bool(p, "signed"))
+        return requant_shift(t, mul, add, self.div.value.data, self.n_levels.value.data, bool(self.signed.value.data))
 
 
 @irdl_op_definition
@@ -102,30 +99,37 @@ class RequantShiftOp(_Requantizing, ElementwiseOp):
     name = "tiler.requant_shift"
     NUM_INPUTS: ClassVar = (3, 3)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         if tuple(broadcast_shapes(*shapes)) != tuple(shapes[0]):
             raise VerifyException(f"mul and add must broadcast to the data's shape {list(shapes[0])}")
         return tuple(shapes[0])
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         if not _is_integer(element_types[0]):
-            raise VerifyException(f"{cls.name} requantizes integers, got {element_types[0]}")
-        cls.check_parameters(element_types[1:])
-        return cls.requantized_type(props)
+            raise VerifyException(f"{self.name} requantizes integers, got {element_types[0]}")
+        self.check_parameters(element_types[1:])
+        return self.requantized_type()
 
     def compute(self, x: np.ndarray, mul: np.ndarray, add: np.ndarray) -> np.ndarray:
         return self.requantize(x, mul, add)
 
 
-def _check_8bit(cls: type, x: Attribute, w: Attribute) -> None:
+def _check_8bit(op: TilerOp, x: Attribute, w: Attribute) -> None:
     if not (is_8bit(x) and is_8bit(w)):
-        raise VerifyException(f"{cls.name} takes 8-bit integer operands, got {x} and {w}")
+        raise VerifyException(f"{op.name} takes 8-bit integer operands, got {x} and {w}")
+
+
+class _RequantizedContraction(_Requantizing):
+    """ins(x, w, mul, add): 8-bit operands, integer mul and add, requantized."""
+
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
+        _check_8bit(self, *element_types[:2])  # type: ignore[arg-type]
+        self.check_parameters(element_types[2:])
+        return self.requantized_type()
 
 
 @irdl_op_definition
-class RequantizedConvOp(_Requantizing, ConvBase):
+class RequantizedConvOp(_RequantizedContraction, ConvBase):
     """ins(x, w, mul, add): an integer convolution (no bias, zero padding) requantized per
     output channel; mul and add are scalars or one per output channel."""
 
@@ -133,20 +137,13 @@ class RequantizedConvOp(_Requantizing, ConvBase):
     NUM_INPUTS: ClassVar = (4, 4)
     FLOAT_ONLY: ClassVar = False
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x, w, mul, add = shapes
-        out = ConvBase.infer_shape([x, w], props)
+        out = ConvBase.infer_shape(self, [x, w])
         for what, s in (("mul", mul), ("add", add)):
             if s not in ((), (w[0],)):
                 raise VerifyException(f"{what} must be a scalar or one per output channel ({w[0]}), got {list(s)}")
         return out
-
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
-        _check_8bit(cls, *element_types[:2])
-        cls.check_parameters(element_types[2:])
-        return cls.requantized_type(props)
 
     def tiling(self) -> TilingDescription:
         base = ConvBase.tiling(self)
@@ -160,7 +157,7 @@ class RequantizedConvOp(_Requantizing, ConvBase):
         return self.requantize(acc, mul.reshape(per_channel) if mul.ndim else mul, add.reshape(per_channel) if add.ndim else add)
 
     def compute(self, x, w, mul, add) -> np.ndarray:
-        acc = conv(x.astype(np.int64), w.astype(np.int64), None, self.window, get_int(self.properties, "group"), self.output_shape[2:])
+        acc = conv(x.astype(np.int64), w.astype(np.int64), None, self.window, self.group.value.data, self.output_shape[2:])
         return self._epilogue(acc, mul, add)
 
     def compute_tile(self, inputs, box):
@@ -170,7 +167,7 @@ class RequantizedConvOp(_Requantizing, ConvBase):
 
 
 @irdl_op_definition
-class RequantizedMatMulOp(_Requantizing, MatMulBase):
+class RequantizedMatMulOp(_RequantizedContraction, MatMulBase):
     """ins(a, b, mul, add): an integer matmul (numpy.matmul's shapes) requantized with mul
     and add broadcast against the output (per row as [M, 1], per column as [N]). Gemm's
     alpha, beta and C fold into them at import: alpha * mul, beta * C * mul + add."""
@@ -178,12 +175,11 @@ class RequantizedMatMulOp(_Requantizing, MatMulBase):
     name = "tiler.requantized_matmul"
     NUM_INPUTS: ClassVar = (4, 4)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         a, b, *params = shapes
         if len(a) < 2 or len(b) < 2:
-            raise VerifyException(f"{cls.name} takes operands of rank 2 or more, got ranks {len(a)} and {len(b)}")
-        out = MatMulBase.infer_shape([a, b], props)
+            raise VerifyException(f"{self.name} takes operands of rank 2 or more, got ranks {len(a)} and {len(b)}")
+        out = MatMulBase.infer_shape(self, [a, b])
         for what, s in zip(("mul", "add"), params):
             try:
                 fits = tuple(broadcast_shapes(s, out)) == tuple(out)
@@ -192,12 +188,6 @@ class RequantizedMatMulOp(_Requantizing, MatMulBase):
             if not fits:
                 raise VerifyException(f"{what} of shape {list(s)} does not broadcast to the output {list(out)}")
         return out
-
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
-        _check_8bit(cls, *element_types[:2])
-        cls.check_parameters(element_types[2:])
-        return cls.requantized_type(props)
 
     def tiling(self) -> TilingDescription:
         base = MatMulBase.tiling(self)
@@ -246,25 +236,24 @@ class IntegerSoftmaxOp(TilerOp):
     log2 = prop_def(IntegerAttr)
     n_levels = prop_def(IntegerAttr)
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         if not _is_integer(element_types[0]):
-            raise VerifyException(f"{cls.name} takes integers, got {element_types[0]}")
-        if get_int(props, "log2") < 1:
-            raise VerifyException(f"log2 must be positive, got {get_int(props, 'log2')}")
-        return levels_type(get_int(props, "n_levels"), False)
+            raise VerifyException(f"{self.name} takes integers, got {element_types[0]}")
+        if self.log2.value.data < 1:
+            raise VerifyException(f"log2 must be positive, got {self.log2.value.data}")
+        return levels_type(self.n_levels.value.data, False)
 
     def tiling(self) -> TilingDescription:
         return _last_axis_description(self.output_shape, [])
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        p = {k: get_int(self.properties, k) for k in ("coeffA", "coeffB", "coeffC", "log2", "n_levels")}
+        log2, n_levels = self.log2.value.data, self.n_levels.value.data
         xt = x.astype(np.int64) - x.astype(np.int64).max(axis=-1, keepdims=True)
-        z = np.minimum((-xt) // p["log2"], 31)
-        r = xt + z * p["log2"]
-        y = (p["coeffA"] * (r + p["coeffB"]) ** 2 + p["coeffC"]) >> z
-        out = y * (p["n_levels"] - 1) // y.sum(axis=-1, keepdims=True)
-        return out.astype(f"uint{levels_type(p['n_levels'], False).width.data}")
+        z = np.minimum((-xt) // log2, 31)
+        r = xt + z * log2
+        y = (self.coeffA.value.data * (r + self.coeffB.value.data) ** 2 + self.coeffC.value.data) >> z
+        out = y * (n_levels - 1) // y.sum(axis=-1, keepdims=True)
+        return out.astype(f"uint{levels_type(n_levels, False).width.data}")
 
 
 def _isqrt(s: np.ndarray) -> np.ndarray:
@@ -288,16 +277,14 @@ class IntegerRMSNormOp(TilerOp):
     D = prop_def(IntegerAttr)
     n_levels = prop_def(IntegerAttr)
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         for t in element_types:
             if not _is_integer(t):
-                raise VerifyException(f"{cls.name} takes integers, got {t}")
-        _shift_of(get_int(props, "D"))
-        return levels_type(get_int(props, "n_levels"), True)
+                raise VerifyException(f"{self.name} takes integers, got {t}")
+        _shift_of(self.D.value.data)
+        return levels_type(self.n_levels.value.data, True)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         _last_axis_description(shapes[0], shapes[1:])
         return tuple(shapes[0])
 
@@ -305,10 +292,10 @@ class IntegerRMSNormOp(TilerOp):
         return _last_axis_description(self.output_shape, self.input_shapes[1:])
 
     def compute(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        n = get_int(self.properties, "n_levels")
+        n = self.n_levels.value.data
         x64 = x.astype(np.int64)
         std = _isqrt((x64 * x64).sum(axis=-1, keepdims=True) // x.shape[-1] + 1)
-        out = _trunc_div(x64 * weight.astype(np.int64), std) >> _shift_of(get_int(self.properties, "D"))
+        out = _trunc_div(x64 * weight.astype(np.int64), std) >> _shift_of(self.D.value.data)
         return np.clip(out, -(n // 2), n // 2 - 1).astype(f"int{levels_type(n, True).width.data}")
 
 
@@ -321,16 +308,15 @@ class IntegerHardswishOp(ElementwiseOp):
     three = prop_def(IntegerAttr)
     six = prop_def(IntegerAttr)
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         if not _is_integer(element_types[0]):
-            raise VerifyException(f"{cls.name} takes integers, got {element_types[0]}")
+            raise VerifyException(f"{self.name} takes integers, got {element_types[0]}")
         return i32
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        p = {k: get_int(self.properties, k) for k in ("one_over_six", "three", "six")}
         x64 = x.astype(np.int64)
-        return (x64 * (np.clip(x64 + p["three"], 0, p["six"]) * p["one_over_six"])).astype(np.int32)
+        gate = np.clip(x64 + self.three.value.data, 0, self.six.value.data)
+        return (x64 * (gate * self.one_over_six.value.data)).astype(np.int32)
 
 
 @irdl_op_definition
@@ -343,23 +329,21 @@ class IntegerNoNormOp(ElementwiseOp):
     D = prop_def(IntegerAttr)
     mul = prop_def(IntegerAttr)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         if tuple(broadcast_shapes(*shapes)) != tuple(shapes[0]):
             raise VerifyException(f"weights and bias must broadcast to the data's shape {list(shapes[0])}")
         return tuple(shapes[0])
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         for t in element_types:
             if not _is_integer(t):
-                raise VerifyException(f"{cls.name} takes integers, got {t}")
-        _shift_of(get_int(props, "D"))
+                raise VerifyException(f"{self.name} takes integers, got {t}")
+        _shift_of(self.D.value.data)
         return IntegerType(8)
 
     def compute(self, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-        v = (x.astype(np.int64) * w.astype(np.int64) + b.astype(np.int64)) * get_int(self.properties, "mul")
-        return (v >> _shift_of(get_int(self.properties, "D"))).astype(np.int8)
+        v = (x.astype(np.int64) * w.astype(np.int64) + b.astype(np.int64)) * self.mul.value.data
+        return (v >> _shift_of(self.D.value.data)).astype(np.int8)
 
 
 DEEPLOY_OPS = (

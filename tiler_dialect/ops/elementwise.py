@@ -8,14 +8,13 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import AnyFloat, FloatAttr, IntegerType, StringAttr, f64
+from xdsl.dialects.builtin import AnyFloat, FloatAttr, IntegerType, StringAttr, f32, f64
 from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import TilerOp
 from tiler_dialect.ops.dtypes import element_dtype
-from tiler_dialect.ops.properties import Props, get_float, get_str
 from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.tiling import TilingDescription, elementwise_description
 
@@ -88,7 +87,7 @@ class GeluOp(UnaryOp):
 
     @property
     def mode(self) -> str:
-        return get_str(self.properties, "approximate") if "approximate" in self.properties else "none"
+        return self.approximate.data if self.approximate is not None else "none"
 
     def verify_(self) -> None:
         if self.mode not in ("none", "tanh"):
@@ -119,12 +118,11 @@ class HardSigmoidOp(UnaryOp):
     name = "tiler.hard_sigmoid"
     FLOAT_ONLY: ClassVar = True
 
-    alpha = opt_prop_def(FloatAttr)
-    beta = opt_prop_def(FloatAttr)
+    alpha = prop_def(FloatAttr, default_value=FloatAttr(0.2, f32))
+    beta = prop_def(FloatAttr, default_value=FloatAttr(0.5, f32))
 
     def apply(self, x):
-        alpha = get_float(self.properties, "alpha", 0.2)
-        beta = get_float(self.properties, "beta", 0.5)
+        alpha, beta = self.alpha.value.data, self.beta.value.data
         return np.clip(x.dtype.type(alpha) * x + x.dtype.type(beta), 0, 1)
 
 
@@ -142,8 +140,8 @@ class ClipOp(UnaryOp):
         return FloatAttr(float(value), f64)
 
     def apply(self, x):
-        lo = get_float(self.properties, "min")
-        hi = get_float(self.properties, "max")
+        lo = self.min.value.data if self.min is not None else None
+        hi = self.max.value.data if self.max is not None else None
         out = x
         if lo is not None:
             out = np.maximum(out, x.dtype.type(lo))
@@ -161,15 +159,14 @@ class CastOp(UnaryOp):
 
     to = prop_def(IntegerType)
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
-        source, target = element_types[0], props["to"]
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
+        source, target = element_types[0], self.to
         if not isinstance(source, IntegerType) or not isinstance(target, IntegerType):
             raise VerifyException(f"tiler.cast converts integers to integers, got {source} to {target}")
         return target
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        return x.astype(element_dtype(self.properties["to"]))
+        return x.astype(element_dtype(self.to))
 
 
 # -- binary -----------------------------------------------------------------------------
@@ -178,8 +175,7 @@ class CastOp(UnaryOp):
 class BinaryOp(ElementwiseOp):
     NUM_INPUTS: ClassVar = (2, 2)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         return broadcast_shapes(*shapes)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -230,8 +226,7 @@ class PowOp(BinaryOp):
 
     name = "tiler.pow"
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         base, exponent = element_types
         for t in (base, exponent):
             if not isinstance(t, AnyFloat | IntegerType):

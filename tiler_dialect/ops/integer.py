@@ -30,7 +30,6 @@ from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.ops.properties import Props, get_int
 from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.ops.contraction import MatMulBase
 from tiler_dialect.ops.spatial import ConvBase, conv
@@ -73,14 +72,13 @@ class _IntegerOperands:
 
     REQUANTIZES: ClassVar[bool] = False
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         x, w, x_zp, w_zp = element_types[:4]
         if not (is_8bit(x) and is_8bit(w)):
-            raise VerifyException(f"{cls.name} takes 8-bit integer operands, got {x} and {w}")
+            raise VerifyException(f"{self.name} takes 8-bit integer operands, got {x} and {w}")  # type: ignore[attr-defined]
         if x_zp != x or w_zp != w:
             raise VerifyException("the zero points must have their operands' types")
-        return _requantized_type(*element_types[4:]) if cls.REQUANTIZES else i32
+        return _requantized_type(*element_types[4:]) if self.REQUANTIZES else i32
 
 
 # -- convolution --------------------------------------------------------------------------
@@ -92,12 +90,16 @@ class _IntegerConv(_IntegerOperands, ConvBase):
     FLOAT_ONLY: ClassVar = False
     EXTRA_INPUTS: ClassVar[int] = 2  # operands after x and w, before an optional bias
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
+        return self._conv_shape(shapes, self.EXTRA_INPUTS)
+
+    def _conv_shape(self, shapes: Sequence[Shape], extra_inputs: int) -> Shape:
+        """The convolution's shape, with `extra_inputs` zero points (scalars, or one per
+        output channel for the weight's) between the weight and the bias."""
         x, w, *rest = shapes
-        bias = rest[cls.EXTRA_INPUTS :]
-        out = ConvBase.infer_shape([x, w, *bias], props)
-        for i, s in enumerate(rest[: cls.EXTRA_INPUTS], start=2):
+        bias = rest[extra_inputs:]
+        out = ConvBase.infer_shape(self, [x, w, *bias])
+        for i, s in enumerate(rest[:extra_inputs], start=2):
             if s not in ((), (w[0],)) or (i == 2 and s != ()):
                 raise VerifyException(
                     f"input #{i} must be a scalar{'' if i == 2 else f' or one per output channel ({w[0]})'}, "
@@ -133,7 +135,7 @@ class ConvIntegerOp(_IntegerConv):
 
 
     def compute(self, x, w, x_zp, w_zp) -> np.ndarray:
-        group, out = get_int(self.properties, "group"), self.output_shape[2:]
+        group, out = self.group.value.data, self.output_shape[2:]
         return self._accumulate(x, w, x_zp, w_zp, None, lambda a, b, bias: conv(a, b, None, self.window, group, out))
 
     def compute_tile(self, inputs, box):
@@ -151,10 +153,9 @@ class QLinearConvOp(_IntegerConv):
     EXTRA_INPUTS: ClassVar[int] = 4
     REQUANTIZES: ClassVar = True
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x, w, x_zp, w_zp, multiplier, y_zp, *bias = shapes
-        out = _IntegerConv.infer_shape.__func__(_IntegerConv, [x, w, x_zp, w_zp, *bias], props)  # type: ignore[attr-defined]
+        out = self._conv_shape([x, w, x_zp, w_zp, *bias], _IntegerConv.EXTRA_INPUTS)
         if multiplier not in ((), (w[0],)):
             raise VerifyException(f"the multiplier must be a scalar or one per output channel, got {list(multiplier)}")
         if y_zp != ():
@@ -167,7 +168,7 @@ class QLinearConvOp(_IntegerConv):
         return requantize(acc, multiplier, y_zp)
 
     def compute(self, x, w, x_zp, w_zp, multiplier, y_zp, bias=None) -> np.ndarray:
-        group, out = get_int(self.properties, "group"), self.output_shape[2:]
+        group, out = self.group.value.data, self.output_shape[2:]
         acc = self._accumulate(
             x, w, x_zp, w_zp, bias, lambda a, b, bs: conv(a, b, bs[0] if bs else None, self.window, group, out)
         )
@@ -190,12 +191,11 @@ class _IntegerMatMul(_IntegerOperands, MatMulBase):
 
     EXTRA_INPUTS: ClassVar[int] = 2
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         a, b, *rest = shapes
         if len(a) < 2 or len(b) < 2:
-            raise VerifyException(f"{cls.name} takes operands of rank 2 or more, got ranks {len(a)} and {len(b)}")
-        out = MatMulBase.infer_shape([a, b], props)
+            raise VerifyException(f"{self.name} takes operands of rank 2 or more, got ranks {len(a)} and {len(b)}")
+        out = MatMulBase.infer_shape(self, [a, b])
         for i, s in enumerate(rest, start=2):
             try:
                 fits = broadcast_shapes(s, out) == tuple(out)

@@ -8,12 +8,12 @@ from dataclasses import replace
 from typing import ClassVar
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, f32, i64
+from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import TilerOp
-from tiler_dialect.ops.properties import Props, get_float, get_int
 from tiler_dialect.ops.shapes import Shape, normalize_axis
 from tiler_dialect.tiling import (
     IterDim,
@@ -43,24 +43,27 @@ def _per_row(shape: Shape, axes: set[int]) -> OperandAccess:
     return OperandAccess(dims_map(n, [d(i) for i in range(n) if i not in axes]))
 
 
+class AlongAxis:
+    """An op along its `axis` (negative from the end): the shape is the input's."""
+
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
+        normalize_axis(self.axis.value.data, len(shapes[0]))  # type: ignore[attr-defined]
+        return shapes[0]
+
+    @property
+    def axis_index(self) -> int:
+        return normalize_axis(self.axis.value.data, len(self.output_shape))  # type: ignore[attr-defined]
+
+
 @irdl_op_definition
-class SoftmaxOp(TilerOp):
+class SoftmaxOp(AlongAxis, TilerOp):
     """exp(x) / sum(exp(x)) along `axis` (the opset-13 definition; older opsets' 2-D
     coercion is expressed with reshapes on import)."""
 
     name = "tiler.softmax"
     FLOAT_ONLY: ClassVar = True
 
-    axis = prop_def(IntegerAttr)
-
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
-        normalize_axis(get_int(props, "axis"), len(shapes[0]))
-        return shapes[0]
-
-    @property
-    def axis_index(self) -> int:
-        return normalize_axis(get_int(self.properties, "axis"), len(self.output_shape))
+    axis = prop_def(IntegerAttr, default_value=IntegerAttr(-1, i64))
 
     def tiling(self) -> TilingDescription:
         desc = identity_description(self.output_shape, {self.axis_index}, [])
@@ -81,13 +84,12 @@ class LayerNormOp(TilerOp):
     NUM_INPUTS: ClassVar = (2, 3)
     FLOAT_ONLY: ClassVar = True
 
-    axis = prop_def(IntegerAttr)
-    epsilon = prop_def(FloatAttr)
+    axis = prop_def(IntegerAttr, default_value=IntegerAttr(-1, i64))
+    epsilon = prop_def(FloatAttr, default_value=FloatAttr(1e-5, f32))
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
-        axis = normalize_axis(get_int(props, "axis"), len(x))
+        axis = normalize_axis(self.axis.value.data, len(x))
         normalized = x[axis:]
         for name, s in zip(("scale", "bias"), shapes[1:]):
             if len(s) > len(normalized) or any(
@@ -101,7 +103,7 @@ class LayerNormOp(TilerOp):
 
     @property
     def axis_index(self) -> int:
-        return normalize_axis(get_int(self.properties, "axis"), len(self.output_shape))
+        return normalize_axis(self.axis.value.data, len(self.output_shape))
 
     def tiling(self) -> TilingDescription:
         x = self.output_shape
@@ -112,7 +114,7 @@ class LayerNormOp(TilerOp):
 
     def compute(self, x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
         axes = tuple(range(self.axis_index, x.ndim))
-        eps = get_float(self.properties, "epsilon")
+        eps = self.epsilon.value.data
         xf = x.astype(np.float64)
         mean = xf.mean(axis=axes, keepdims=True)
         var = ((xf - mean) ** 2).mean(axis=axes, keepdims=True)
@@ -131,10 +133,9 @@ class BatchNormOp(TilerOp):
     NUM_INPUTS: ClassVar = (5, 5)
     FLOAT_ONLY: ClassVar = True
 
-    epsilon = prop_def(FloatAttr)
+    epsilon = prop_def(FloatAttr, default_value=FloatAttr(1e-5, f32))
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
         if len(x) < 2:
             raise VerifyException(f"input must be (N, C, ...), got rank {len(x)}")
@@ -143,16 +144,15 @@ class BatchNormOp(TilerOp):
                 raise VerifyException(f"{name} must have shape [{x[1]}], got {list(s)}")
         return x
 
-    @classmethod
-    def infer_element_type(cls, element_types, props):
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         # ONNX lets mean/var have their own float type; the result is X's
-        return super().infer_element_type(element_types[:3], props)
+        return super().infer_element_type(element_types[:3])
 
     def tiling(self) -> TilingDescription:
         return identity_description(self.output_shape, set(), [[d(1)]] * 4)
 
     def compute(self, x, scale, bias, mean, var) -> np.ndarray:
-        eps = get_float(self.properties, "epsilon")
+        eps = self.epsilon.value.data
         shape = (1, -1) + (1,) * (x.ndim - 2)
         f = lambda a: a.astype(np.float64).reshape(shape)  # noqa: E731
         y = (x.astype(np.float64) - f(mean)) / np.sqrt(f(var) + eps) * f(scale) + f(bias)

@@ -1,13 +1,14 @@
-"""Op properties: building them (ONNX attribute values as xDSL attributes) and reading
-them by name, with a diagnostic when one is missing or of the wrong kind."""
+"""Op properties: building them from Python values (the importer's ONNX attribute values).
+They are read through each op's IRDL accessors (`op.pads.get_values()`,
+`op.transA.value.data`), which the verifier has checked against the op's definition, and
+whose ONNX defaults the definition fills in (`default_value=`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, IntegerAttr, StringAttr, f32, i1, i64
+from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, IntegerAttr, f32, i1, i64
 from xdsl.ir import Attribute
-from xdsl.utils.exceptions import VerifyException
 
 Props = Mapping[str, Attribute]
 
@@ -26,34 +27,3 @@ def bool_attr(value: bool) -> IntegerAttr:
 
 def float_attr(value: float) -> FloatAttr:
     return FloatAttr(float(value), f32)
-
-
-def _prop(props: Props, name: str, kind: type[Attribute], what: str) -> Attribute:
-    attr = props.get(name)
-    if not isinstance(attr, kind):
-        found = "missing" if attr is None else f"{attr}"
-        raise VerifyException(f"property '{name}' must be {what}, got {found}")
-    return attr
-
-
-def get_ints(props: Props, name: str) -> tuple[int, ...]:
-    attr = _prop(props, name, DenseArrayBase, "an array<i64: ...>")
-    return tuple(int(v) for v in attr.iter_values())  # type: ignore[attr-defined]
-
-
-def get_int(props: Props, name: str) -> int:
-    return _prop(props, name, IntegerAttr, "an integer").value.data  # type: ignore[attr-defined]
-
-
-def get_bool(props: Props, name: str) -> bool:
-    return bool(get_int(props, name))
-
-
-def get_float(props: Props, name: str, default: float | None = None) -> float | None:
-    if props.get(name) is None:
-        return default
-    return _prop(props, name, FloatAttr, "a float").value.data  # type: ignore[attr-defined]
-
-
-def get_str(props: Props, name: str) -> str:
-    return _prop(props, name, StringAttr, "a string").data  # type: ignore[attr-defined]

@@ -34,11 +34,10 @@ from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import TilerOp
-from tiler_dialect.ops.properties import Props, get_float, get_int
-from tiler_dialect.ops.shapes import Shape, broadcast_shapes, normalize_axis
+from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.ops.elementwise import ElementwiseOp
 from tiler_dialect.ops.integer import is_8bit
-from tiler_dialect.ops.normalization import identity_description
+from tiler_dialect.ops.normalization import AlongAxis, identity_description
 from tiler_dialect.ops.quantization import dequantize, quantize
 from tiler_dialect.ops.spatial import GlobalPoolBase
 
@@ -67,13 +66,12 @@ def _saturate_rne(r: np.ndarray, dtype: np.dtype) -> np.ndarray:
 class _EightBit:
     """The ops of this module take 8-bit integers of one type and return that type."""
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         first = element_types[0]
         for t in element_types:
             if not is_8bit(t) or t != first:
                 raise VerifyException(
-                    f"{cls.name} takes 8-bit integers of one type, got {', '.join(map(str, element_types))}"  # type: ignore[attr-defined]
+                    f"{self.name} takes 8-bit integers of one type, got {', '.join(map(str, element_types))}"  # type: ignore[attr-defined]
                 )
         return first
 
@@ -83,13 +81,8 @@ class _Binary(_EightBit, ElementwiseOp):
 
     NUM_INPUTS: ClassVar = (2, 2)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         return broadcast_shapes(*shapes)
-
-
-def _f32(props: Props, name: str) -> np.float32:
-    return F32(get_float(props, name))
 
 
 @irdl_op_definition
@@ -104,9 +97,8 @@ class QLinearAddOp(_Binary):
     fixed = prop_def(FloatAttr)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        p = self.properties
-        inner = fma32(b.astype(F32), _f32(p, "b_ratio"), _f32(p, "fixed"))
-        return _saturate_rne(fma32(a.astype(F32), _f32(p, "a_ratio"), inner), a.dtype)
+        inner = fma32(b.astype(F32), F32(self.b_ratio.value.data), F32(self.fixed.value.data))
+        return _saturate_rne(fma32(a.astype(F32), F32(self.a_ratio.value.data), inner), a.dtype)
 
 
 def qlinear_add_parameters(
@@ -129,9 +121,8 @@ class QLinearMulOp(_Binary):
     c_zero_point = prop_def(IntegerAttr)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        p = self.properties
-        product = (a.astype(np.int32) - get_int(p, "a_zero_point")) * (b.astype(np.int32) - get_int(p, "b_zero_point"))
-        r = (product.astype(F32) * _f32(p, "multiplier")).astype(F32) + F32(get_int(p, "c_zero_point"))
+        product = (a.astype(np.int32) - self.a_zero_point.value.data) * (b.astype(np.int32) - self.b_zero_point.value.data)
+        r = (product.astype(F32) * F32(self.multiplier.value.data)).astype(F32) + F32(self.c_zero_point.value.data)
         return _saturate_rne(r.astype(F32), a.dtype)
 
 
@@ -146,12 +137,11 @@ class QLinearGlobalAveragePoolOp(_EightBit, GlobalPoolBase):
     y_zero_point = prop_def(IntegerAttr)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        p = self.properties
         axes = tuple(range(2, x.ndim))
         count = math.prod(x.shape[2:])
-        acc = x.astype(np.int64).sum(axis=axes, keepdims=True) - get_int(p, "x_zero_point") * count
-        info, zy = np.iinfo(x.dtype), get_int(p, "y_zero_point")
-        scaled = (acc.astype(np.int32).astype(F32) * _f32(p, "multiplier")).astype(F32)
+        acc = x.astype(np.int64).sum(axis=axes, keepdims=True) - self.x_zero_point.value.data * count
+        info, zy = np.iinfo(x.dtype), self.y_zero_point.value.data
+        scaled = (acc.astype(np.int32).astype(F32) * F32(self.multiplier.value.data)).astype(F32)
         scaled = np.clip(scaled, F32(info.min - zy), F32(info.max - zy))
         return (np.rint(scaled).astype(np.int32) + zy).astype(x.dtype)
 
@@ -161,7 +151,7 @@ def global_pool_multiplier(x_scale: float, y_scale: float, count: int) -> float:
 
 
 @irdl_op_definition
-class QLinearSoftmaxOp(_EightBit, TilerOp):
+class QLinearSoftmaxOp(_EightBit, AlongAxis, TilerOp):
     """onnxruntime's QLinearSoftmax (opset-13 form) along `axis`, with its lookup table."""
 
     name = "tiler.qlinear_softmax"
@@ -170,34 +160,24 @@ class QLinearSoftmaxOp(_EightBit, TilerOp):
     y_scale = prop_def(FloatAttr)
     y_zero_point = prop_def(IntegerAttr)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
-        normalize_axis(get_int(props, "axis"), len(shapes[0]))
-        return shapes[0]
-
-    @property
-    def axis_index(self) -> int:
-        return normalize_axis(get_int(self.properties, "axis"), len(self.output_shape))
-
     def tiling(self):
         return identity_description(self.output_shape, {self.axis_index}, [])
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        p = self.properties
         axis = self.axis_index
         rows = np.moveaxis(x.astype(np.int64), axis, -1)
         length = rows.shape[-1]
-        xs = float(_f32(p, "x_scale"))
+        xs = float(F32(self.x_scale.value.data))
         shift = max(0.0, math.log(float(F32(np.finfo(F32).max) / F32(length))) - 5) / xs
         table = np.exp((np.arange(-255, 1, dtype=np.float64) + shift) * xs).astype(F32)  # index x - max + 255
         t = table[rows - rows.max(axis=-1, keepdims=True) + 255]
         total = np.zeros(t.shape[:-1], F32)
         for i in range(length):  # sequential, as onnxruntime sums
             total = (total + t[..., i]).astype(F32)
-        k = F32(math.floor(F32(1.0) / _f32(p, "y_scale")))
+        k = F32(math.floor(F32(1.0) / F32(self.y_scale.value.data)))
         with np.errstate(divide="ignore", invalid="ignore"):
             q = np.rint(((t * k).astype(F32) / total[..., None]).astype(F32))
-        v = q.astype(np.int64) + get_int(p, "y_zero_point")
+        v = q.astype(np.int64) + self.y_zero_point.value.data
         out = np.where(v > 255, 255, v)
         out = out.astype(np.uint8) if x.dtype == np.uint8 else out.astype(np.int64).astype(np.int8)  # int8 wraps
         return np.moveaxis(out, -1, axis).astype(x.dtype)
@@ -217,13 +197,8 @@ class RequantizeLinearOp(_EightBit, ElementwiseOp):
     y_zero_point = prop_def(IntegerAttr)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        p = self.properties
-
-        def scalar(name: str, dtype) -> np.ndarray:
-            return np.array(get_float(p, name) if dtype is F32 else get_int(p, name), dtype)
-
-        real = dequantize(x, scalar("x_scale", F32), scalar("x_zero_point", x.dtype))
-        return quantize(real, scalar("y_scale", F32), scalar("y_zero_point", x.dtype))
+        real = dequantize(x, np.array(self.x_scale.value.data, F32), np.array(self.x_zero_point.value.data, x.dtype))
+        return quantize(real, np.array(self.y_scale.value.data, F32), np.array(self.y_zero_point.value.data, x.dtype))
 
 
 QLINEAR_OPS = (RequantizeLinearOp, QLinearAddOp, QLinearMulOp, QLinearGlobalAveragePoolOp, QLinearSoftmaxOp)

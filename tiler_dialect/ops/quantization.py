@@ -20,7 +20,6 @@ from xdsl.dialects.builtin import AnyFloat, IntegerType
 from xdsl.ir import Attribute
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.ops.properties import Props
 from tiler_dialect.ops.shapes import Shape, broadcast_shapes
 from tiler_dialect.ops.elementwise import ElementwiseOp
 from xdsl.irdl import irdl_op_definition
@@ -29,8 +28,7 @@ from xdsl.irdl import irdl_op_definition
 class _LinearQuantization(ElementwiseOp):
     NUM_INPUTS: ClassVar = (3, 3)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         out = broadcast_shapes(*shapes)
         if tuple(out) != tuple(shapes[0]):
             raise VerifyException(f"scale and zero point must broadcast to the data's shape {list(shapes[0])}")
@@ -43,8 +41,7 @@ class QuantizeLinearOp(_LinearQuantization):
 
     name = "tiler.quantize_linear"
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         x, scale, zero_point = element_types
         if not isinstance(x, AnyFloat) or not isinstance(scale, AnyFloat):
             raise VerifyException(f"tiler.quantize_linear quantizes floats with a float scale, got {x} and {scale}")
@@ -62,8 +59,7 @@ class DequantizeLinearOp(_LinearQuantization):
 
     name = "tiler.dequantize_linear"
 
-    @classmethod
-    def infer_element_type(cls, element_types: Sequence[Attribute], props: Props) -> Attribute:
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         q, scale, zero_point = element_types
         if not isinstance(q, IntegerType) or q.width.data not in (8, 16, 32):
             raise VerifyException(f"tiler.dequantize_linear takes 8-, 16- or 32-bit integers, got {q}")

@@ -12,12 +12,11 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr
+from xdsl.dialects.builtin import BoolAttr, DenseArrayBase, IntegerAttr, i64
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import TilerOp
-from tiler_dialect.ops.properties import Props, get_bool, get_int, get_ints
 from tiler_dialect.ops.shapes import Shape
 from tiler_dialect.tiling import (
     IterDim,
@@ -160,13 +159,15 @@ def tile_window(op: TilerOp, win: Window, box: Sequence[tuple[int, int]]) -> tup
     return tile, out
 
 
-def _window_props(props: Props, kernel: Sequence[int]) -> Window:
+def _window_of(op: ConvBase | PoolOp, kernel: Sequence[int]) -> Window:
+    """The op's window properties (pools have a ceil mode; convolutions do not)."""
+    ceil_mode = getattr(op, "ceil_mode", None)
     return Window(
         kernel=tuple(kernel),
-        strides=get_ints(props, "strides"),
-        dilations=get_ints(props, "dilations"),
-        pads=get_ints(props, "pads"),
-        ceil_mode=get_bool(props, "ceil_mode") if "ceil_mode" in props else False,
+        strides=op.strides.get_values(),
+        dilations=op.dilations.get_values(),
+        pads=op.pads.get_values(),
+        ceil_mode=bool(ceil_mode.value.data) if ceil_mode is not None else False,
     )
 
 
@@ -199,15 +200,14 @@ class ConvBase(TilerOp):
     strides = prop_def(DenseArrayBase)
     pads = prop_def(DenseArrayBase)
     dilations = prop_def(DenseArrayBase)
-    group = prop_def(IntegerAttr)
+    group = prop_def(IntegerAttr, default_value=IntegerAttr(1, i64))
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x, w = shapes[0], shapes[1]
         _check_nchw(x)
         if len(w) != len(x):
             raise VerifyException(f"weight rank {len(w)} differs from input rank {len(x)}")
-        group = get_int(props, "group")
+        group = self.group.value.data
         if group < 1:
             raise VerifyException(f"group must be positive, got {group}")
         channels, out_channels = x[1], w[0]
@@ -219,19 +219,19 @@ class ConvBase(TilerOp):
             raise VerifyException(f"{out_channels} output channels do not divide into {group} groups")
         if len(shapes) == 3 and shapes[2] != (out_channels,):
             raise VerifyException(f"bias must have shape [{out_channels}], got {list(shapes[2])}")
-        window = _window_props(props, w[2:])
+        window = _window_of(self, w[2:])
         return (x[0], out_channels, *window.output_spatial(x[2:]))
 
 
     @property
     def window(self) -> Window:
-        return _window_props(self.properties, self.input_shapes[1][2:])
+        return _window_of(self, self.input_shapes[1][2:])
 
     def tiling(self) -> TilingDescription:
         x, w = self.input_shapes[0], self.input_shapes[1]
         y = self.output_shape
         win = self.window
-        group = get_int(self.properties, "group")
+        group = self.group.value.data
         cin, cout = w[1], w[0] // group
         r = win.rank
         # n, g, m (out channel in group), o_0.., c (in channel in group), k_0..
@@ -260,7 +260,7 @@ class ConvBase(TilerOp):
         return TilingDescription(tuple(dims), tuple(inputs), (out,), combine="sum")
 
     def compute(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        return conv(x, w, b, self.window, get_int(self.properties, "group"), self.output_shape[2:])
+        return conv(x, w, b, self.window, self.group.value.data, self.output_shape[2:])
 
     def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray | None:
         """A tile on its own regions: a convolution over the tile's groups with the tile's
@@ -269,7 +269,7 @@ class ConvBase(TilerOp):
         (g0, g1), m_box, c_box = box[1], box[2], box[3 + r]
         w_shape = self.input_shapes[1]
         groups = g1 - g0
-        if groups > 1 and (m_box != (0, w_shape[0] // get_int(self.properties, "group")) or c_box != (0, w_shape[1])):
+        if groups > 1 and (m_box != (0, w_shape[0] // self.group.value.data) or c_box != (0, w_shape[1])):
             return None
         window, out = tile_window(self, self.window, box)
         x, w, *b = inputs
@@ -290,20 +290,19 @@ class PoolOp(TilerOp):
     strides = prop_def(DenseArrayBase)
     pads = prop_def(DenseArrayBase)
     dilations = prop_def(DenseArrayBase)
-    ceil_mode = prop_def(IntegerAttr)
+    ceil_mode = prop_def(BoolAttr, default_value=BoolAttr.from_bool(False))
 
     PAD_VALUE: ClassVar[float]
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
         _check_nchw(x)
-        window = _window_props(props, get_ints(props, "kernel_shape"))
+        window = _window_of(self, self.kernel_shape.get_values())
         return (x[0], x[1], *window.output_spatial(x[2:]))
 
     @property
     def window(self) -> Window:
-        return _window_props(self.properties, get_ints(self.properties, "kernel_shape"))
+        return _window_of(self, self.kernel_shape.get_values())
 
     def tiling(self) -> TilingDescription:
         x = self.input_shapes[0]
@@ -349,18 +348,18 @@ class AveragePoolOp(PoolOp):
     FLOAT_ONLY: ClassVar = True
     PAD_VALUE: ClassVar = 0.0
 
-    count_include_pad = prop_def(IntegerAttr)
+    count_include_pad = prop_def(BoolAttr, default_value=BoolAttr.from_bool(False))
 
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        include = get_bool(self.properties, "count_include_pad")
+        include = bool(self.count_include_pad.value.data)
         return average_pool(x, self.window, self.output_shape[2:], include)
 
     def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray | None:
         """A tile on its region with the tile's border padding. When padding counts in the
         divisor, a tile reaching past the end padding (ceil mode) cannot tell counted
         padding from the uncounted rest: None."""
-        include = get_bool(self.properties, "count_include_pad")
+        include = bool(self.count_include_pad.value.data)
         window, out = tile_window(self, self.window, box)
         if include and any(e > pe for e, pe in zip(window.ends, self.window.ends)):
             return None
@@ -372,8 +371,7 @@ class GlobalPoolBase(TilerOp):
 
     NUM_INPUTS: ClassVar = (1, 1)
 
-    @classmethod
-    def infer_shape(cls, shapes: Sequence[Shape], props: Props) -> Shape:
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
         _check_nchw(x)
         return (x[0], x[1], *([1] * (len(x) - 2)))

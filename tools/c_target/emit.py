@@ -40,6 +40,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Operation, SSAValue
 from xdsl.utils.target import Target
 
+from tiler_dialect.errors import raise_at
 from tiler_dialect.attributes import MemorySpaceAttr
 from tiler_tools.executor import signature
 from tiler_tools.c_target.spelling import (
@@ -269,9 +270,14 @@ class CEmitter:
     def _op(self, op: Operation) -> None:
         handler = HANDLERS.get(type(op))
         if handler is None:
-            raise CTargetError(f"the C target does not take {op.name} (lower the module first: lower-tiler, convert-linalg-to-loops)")
+            raise_at(op, CTargetError(f"the C target does not take {op.name} (lower the module first: lower-tiler, convert-linalg-to-loops)"))
         self._comment(op)
-        handler(self, op)
+        try:
+            handler(self, op)
+        except CTargetError as e:
+            if getattr(e, "__notes__", None):  # located already
+                raise
+            raise_at(op, e)
 
     def _program(self, io: dict) -> CProgram:
         guard = f"{self.name.upper()}_H"

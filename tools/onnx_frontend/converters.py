@@ -38,7 +38,7 @@ from tiler_dialect.ops import (
     TanhOp,
     TransposeOp,
 )
-from tiler_dialect.ops.properties import bool_attr, float_attr, int_attr, ints_attr
+from tiler_dialect.ops.properties import bool_attr, int_attr, ints_attr
 from tiler_dialect.ops.data_movement import PAD_MODES
 from tiler_tools.onnx_frontend.errors import MalformedModel
 from tiler_tools.onnx_frontend.graph import Const, Converter, Node, Value, value_dtype, value_shape
@@ -89,8 +89,7 @@ def _binary(n: Node) -> Sequence[Value]:
 
 @converter("HardSigmoid")
 def _hard_sigmoid(n: Node) -> Sequence[Value]:
-    props = {"alpha": float_attr(n.attr("alpha", 0.2)), "beta": float_attr(n.attr("beta", 0.5))}
-    return [n.emit(HardSigmoidOp, [n.input(0)], props)]
+    return [n.emit(HardSigmoidOp, [n.input(0)], n.given_floats("alpha", "beta"))]
 
 
 @converter("Gelu")
@@ -169,7 +168,7 @@ def conv_props(n: Node, weight: int = 1) -> dict:
     if declared is not None and _ints(declared) != list(kernel):
         raise n.fail(f"kernel_shape {_ints(declared)} differs from the weight's {list(kernel)}")
     props = _window_props(n, kernel)
-    props["group"] = int_attr(n.attr("group", 1))
+    props.update(n.given_ints("group"))
     return props
 
 
@@ -202,7 +201,7 @@ def _max_pool(n: Node) -> Sequence[Value]:
 @converter("AveragePool")
 def _average_pool(n: Node) -> Sequence[Value]:
     props = _pool_props(n)
-    props["count_include_pad"] = bool_attr(bool(n.attr("count_include_pad", 0)))
+    props.update(n.given_bools("count_include_pad"))
     return [n.emit(AveragePoolOp, [n.input(0)], props)]
 
 
@@ -216,12 +215,7 @@ def _global_average_pool(n: Node) -> Sequence[Value]:
 
 @converter("Gemm")
 def _gemm(n: Node) -> Sequence[Value]:
-    props = {
-        "alpha": float_attr(n.attr("alpha", 1.0)),
-        "beta": float_attr(n.attr("beta", 1.0)),
-        "transA": bool_attr(bool(n.attr("transA", 0))),
-        "transB": bool_attr(bool(n.attr("transB", 0))),
-    }
+    props = n.given_floats("alpha", "beta") | n.given_bools("transA", "transB")
     return [n.emit(GemmOp, n.inputs()[:3], props)]
 
 
@@ -238,7 +232,7 @@ def _softmax(n: Node) -> Sequence[Value]:
     x = n.input(0)
     shape = n.shape(0)
     if n.opset >= 13:
-        return [n.emit(SoftmaxOp, [x], {"axis": int_attr(n.attr("axis", -1))})]
+        return [n.emit(SoftmaxOp, [x], n.given_ints("axis"))]
     # opsets 1-11: the input is coerced to 2-D at `axis`, normalized along the second dim
     axis = _axis(n, int(n.attr("axis", 1)), len(shape))  # type: ignore[arg-type]
     rows, cols = math.prod(shape[:axis]), math.prod(shape[axis:])
@@ -250,9 +244,10 @@ def _softmax(n: Node) -> Sequence[Value]:
 @converter("LayerNormalization")
 def _layer_norm(n: Node) -> Sequence[Value]:
     x = n.input(0)
-    epsilon = float(n.attr("epsilon", 1e-5))  # type: ignore[arg-type]
-    props = {"axis": int_attr(n.attr("axis", -1)), "epsilon": float_attr(epsilon)}
+    props = n.given_ints("axis") | n.given_floats("epsilon")
     results = [n.emit(LayerNormOp, n.inputs()[:3], props)]
+    norm = results[0].owner
+    assert isinstance(norm, LayerNormOp)
     if not (n.output_used(1) or n.output_used(2)):
         return results
     # the statistics outputs, from ops we have: Mean = mean(x), InvStdDev = 1/sqrt(var + eps)
@@ -260,7 +255,8 @@ def _layer_norm(n: Node) -> Sequence[Value]:
     if n.attr("stash_type", 1) == 1 and dtype != np.float32:
         raise n.fail(f"Mean/InvStdDev outputs of {dtype} inputs (stash_type float32) are not supported")
     rank = len(n.shape(0))
-    axes = list(range(_axis(n, int(n.attr("axis", -1)), rank), rank))  # type: ignore[arg-type]
+    axes = list(range(norm.axis_index, rank))
+    epsilon = norm.epsilon.value.data
     keep = {"axes": ints_attr(axes), "keepdims": bool_attr(True)}
     mean = n.emit(ReduceMeanOp, [x], keep)
     centered = n.emit(SubOp, [x, mean])
@@ -276,7 +272,7 @@ def _batch_norm(n: Node) -> Sequence[Value]:
     if not n.attr("spatial", 1):
         raise n.fail("spatial=0 (per-activation statistics) is not supported")
     n.require_single_output("Y (not the running statistics)")
-    return [n.emit(BatchNormOp, n.inputs()[:5], {"epsilon": float_attr(n.attr("epsilon", 1e-5))})]
+    return [n.emit(BatchNormOp, n.inputs()[:5], n.given_floats("epsilon"))]
 
 
 # -- data movement ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -27,12 +28,13 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Block, Region, SSAValue
+from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.attributes import HIERARCHY_ATTR_NAME, MemoryHierarchyAttr, MemorySpaceAttr
 from tiler_dialect.hierarchy import MemoryHierarchy
 from tiler_dialect.ops import NAME_ATTR, ReshapeOp, TilerOp, element_dtype
+from tiler_dialect.ops.properties import bool_attr, float_attr, int_attr
 from tiler_passes.home_capacity import check_home_capacity
 from tiler_tools.onnx_frontend.dtypes import mlir_element_type, numpy_dtype_of_onnx
 from tiler_tools.onnx_frontend.errors import (
@@ -129,6 +131,22 @@ class Node:
                 f"{self.label}: attribute '{name}' must be {_kind(default)}, got {_kind(value)} {_short(value)}"
             )
         return value
+
+    def given(self, kind: object, convert: Callable[[Any], Attribute], *names: str) -> dict[str, Attribute]:
+        """The named attributes the node sets, each checked to be of `kind`'s kind (as
+        `attr` checks it) and converted to a property. The others are left out: the op's
+        definition holds their ONNX defaults (`default_value=`)."""
+        return {name: convert(self.attr(name, kind)) for name in names if name in self.attrs}
+
+    def given_floats(self, *names: str) -> dict[str, Attribute]:
+        return self.given(0.0, float_attr, *names)
+
+    def given_ints(self, *names: str) -> dict[str, Attribute]:
+        return self.given(0, int_attr, *names)
+
+    def given_bools(self, *names: str) -> dict[str, Attribute]:
+        """Integer attributes that ONNX uses as booleans (transA, count_include_pad, ...)."""
+        return self.given(0, lambda v: bool_attr(bool(v)), *names)
 
     def has_input(self, i: int) -> bool:
         return i < len(self.proto.input) and self.proto.input[i] != ""
