@@ -22,7 +22,18 @@ from tiler_dialect.errors import TilerUsageError
 
 
 class OptionError(TilerUsageError, ValueError):
-    """An option value out of its range or not one of its choices."""
+    """An option value out of its range or not one of its choices. `option` is the name
+    the message gives the option (None when it names no single option) and `problem` what
+    is wrong, so an entry point that calls the option otherwise (the `Tiler`'s reference
+    names) can say it in its own words (`naming`)."""
+
+    def __init__(self, problem: str, option: str | None = None) -> None:
+        self.option, self.problem = option, problem
+        super().__init__(problem if option is None else f"{option} {problem}")
+
+    def naming(self, option: str) -> str:
+        """The message, calling the option `option`."""
+        return f"{option} {self.problem}"
 
 
 DEFAULT_ALIGNMENT = 4
@@ -55,15 +66,13 @@ MAX_TIMEOUT = 7 * 24 * 3600.0
 
 def check_alignment(value: Any, what: str = "alignment") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ALIGNMENT or value & (value - 1):
-        raise OptionError(
-            f"{what} must be a power of two number of bytes from 1 to {MAX_ALIGNMENT}, got {value!r}"
-        )
+        raise OptionError(f"must be a power of two number of bytes from 1 to {MAX_ALIGNMENT}, got {value!r}", what)
     return value
 
 
 def check_seed(value: Any, what: str = "seed") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
-        raise OptionError(f"{what} must be an integer from 0 to {MAX_SEED}, got {value!r}")
+        raise OptionError(f"must be an integer from 0 to {MAX_SEED}, got {value!r}", what)
     return value
 
 
@@ -71,7 +80,7 @@ def check_timeout(value: Any, what: str = "timeout") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
         math.isfinite(value) and 0 < value <= MAX_TIMEOUT
     ):
-        raise OptionError(f"{what} must be a positive number of seconds up to {MAX_TIMEOUT:g}, got {value!r}")
+        raise OptionError(f"must be a positive number of seconds up to {MAX_TIMEOUT:g}, got {value!r}", what)
     return float(value)
 
 
@@ -91,7 +100,7 @@ def check_byte_size(value: Any, what: str) -> int | None:
         except ValueError as e:
             raise OptionError(f"{what}: {e}") from None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise OptionError(f"{what} must be a number of bytes, got {value!r}")
+        raise OptionError(f"must be a number of bytes, got {value!r}", what)
     try:
         return check_level_size(value, what)
     except HierarchyError as e:
@@ -102,7 +111,7 @@ def check_path(value: Any, what: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value or "\0" in value:
-        raise OptionError(f"{what} must be a file name, got {value!r}")
+        raise OptionError(f"must be a file name, got {value!r}", what)
     return value
 
 
@@ -140,7 +149,7 @@ class HierarchyOptions(Options):
         for name in ("l1", "l2", "l3"):
             self._normalize(name, check_byte_size(getattr(self, name), name))
         if self.default_mem_level is not None and not isinstance(self.default_mem_level, str):
-            raise OptionError(f"default_mem_level must be a level name, got {self.default_mem_level!r}")
+            raise OptionError(f"must be a level name, got {self.default_mem_level!r}", "default_mem_level")
         check_path(self.hierarchy_file, "hierarchy_file")
         if self.hierarchy_file is not None and any(v is not None for v in (self.l1, self.l2, self.l3)):
             raise OptionError("give either a hierarchy file or level sizes (--l1/--l2/--l3), not both")
@@ -180,7 +189,7 @@ class TileOptions(Options):
     def _validate(self) -> None:
         check_choice(self.search_strategy, SEARCH_STRATEGIES, "search strategy")
         if not isinstance(self.double_buffer, bool):
-            raise OptionError(f"double_buffer must be true or false, got {self.double_buffer!r}")
+            raise OptionError(f"must be true or false, got {self.double_buffer!r}", "double_buffer")
         check_alignment(self.alignment)
         check_seed(self.seed)
         check_path(self.report, "report")

@@ -111,11 +111,8 @@ class Tiler:
         try:
             return kind(**{option: getattr(self, attribute) for option, attribute in names.items()})
         except OptionError as e:
-            message = str(e)
-            for option, attribute in names.items():  # name the attribute the user set
-                if message.startswith(f"{option} "):
-                    message = attribute + message.removeprefix(option)
-            raise error(message) from None
+            attribute = names.get(e.option) if e.option is not None else None
+            raise error(e.naming(attribute) if attribute else str(e)) from None  # the attribute the user set
 
     @property
     def worstCaseBufferSize(self) -> dict[str, int]:

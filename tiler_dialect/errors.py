@@ -17,9 +17,12 @@ because the Python API documents them as such.
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import NoReturn
 
 from xdsl.ir import Operation
+from xdsl.printer import Printer
+from xdsl.utils.diagnostic import Diagnostic
 from xdsl.utils.exceptions import DiagnosticException, PassFailedException
 
 
@@ -37,8 +40,30 @@ class TilerUsageError(TilerError):
     """A bad command line, pass pipeline or option value."""
 
 
+_CONTEXT_OPS = 3
+"""Ops printed on either side of the one an error is located at."""
+
+
 def raise_at(op: Operation, error: DiagnosticException) -> NoReturn:
-    """Raise `error` located at `op`, through xDSL's diagnostics: the error carries the IR
-    with the op marked and the message under it, which the command lines print as the
-    lines around the mark."""
-    op.emit_error(str(error), error)
+    """Raise `error` located at `op`, through xDSL's diagnostics: the error's note is the
+    op and the ops around it in its block, with the op marked and the message under it,
+    which the command lines print. (xDSL's `emit_error` prints the whole module, which on
+    a large model dominates the error path.)"""
+    diagnostic = Diagnostic()
+    diagnostic.add_message(op, str(error))
+    stream = StringIO()
+    printer = Printer(stream=stream, diagnostic=diagnostic, print_generic_format=True)
+    for neighbour in _neighbourhood(op):
+        printer.print_op(neighbour)
+        printer.print_string("\n")
+    error.add_note(stream.getvalue())
+    raise error
+
+
+def _neighbourhood(op: Operation) -> list[Operation]:
+    block = op.parent_block()
+    if block is None:
+        return [op]
+    ops = list(block.ops)
+    at = ops.index(op)
+    return ops[max(0, at - _CONTEXT_OPS) : at + _CONTEXT_OPS + 1]

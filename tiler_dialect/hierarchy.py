@@ -21,6 +21,7 @@ from typing import Any
 
 from tiler_dialect.cost import FAR_LINK, NEAR_LINK, ComputeRates, LinkCost
 from tiler_dialect.errors import TilerError
+from tiler_dialect.naming import shown
 
 
 class HierarchyError(TilerError, ValueError):
@@ -50,23 +51,17 @@ def _check_name(name: object, what: str) -> str:
     if not isinstance(name, str) or not _LEVEL_NAME.fullmatch(name):
         raise HierarchyError(
             f"{what} must be an identifier of letters, digits and '_' (at most 64, not starting "
-            f"with a digit), got {_shown(name)}"
+            f"with a digit), got {shown(name)}"
         )
     return name
-
-
-def _shown(value: object, limit: int = 60) -> str:
-    """A value for an error message, cut short: messages stay one readable line."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_level_size(size: object, what: str) -> int:
     """A level size: an integer number of bytes from 1 to MAX_LEVEL_SIZE."""
     if isinstance(size, bool) or not isinstance(size, int):
-        raise HierarchyError(f"{what} must be an integer number of bytes, got {_shown(size)}")
+        raise HierarchyError(f"{what} must be an integer number of bytes, got {shown(size)}")
     if not 1 <= size <= MAX_LEVEL_SIZE:
-        raise HierarchyError(f"{what} must be from 1 to {MAX_LEVEL_SIZE} bytes (1 TiB), got {_shown(size)}")
+        raise HierarchyError(f"{what} must be from 1 to {MAX_LEVEL_SIZE} bytes (1 TiB), got {shown(size)}")
     return size
 
 
@@ -78,7 +73,7 @@ class MemoryLevel:
         if isinstance(neighbourNames, str) or not isinstance(neighbourNames, Iterable):
             raise HierarchyError(
                 f"neighbours of memory level {name!r} must be a list of level names, "
-                f"got {_shown(neighbourNames)}"
+                f"got {shown(neighbourNames)}"
             )
         self.neighbourNames = [
             _check_name(n, f"neighbour of memory level {name!r}") for n in neighbourNames
@@ -176,7 +171,7 @@ class MemoryHierarchy:
     def _level(self, name: str, role: str) -> MemoryLevel:
         if not isinstance(name, str) or name not in self.memoryLevels:
             raise HierarchyError(
-                f"{role} {_shown(name)} is not a level of the hierarchy; levels: "
+                f"{role} {shown(name)} is not a level of the hierarchy; levels: "
                 f"{', '.join(map(repr, self.memoryLevels))}"
             )
         return self.memoryLevels[name]
@@ -347,11 +342,11 @@ def parse_bytes(text: str) -> int:
     At most MAX_LEVEL_SIZE."""
     m = _BYTES_RE.fullmatch(text) if isinstance(text, str) else None
     if not m:
-        raise ValueError(f"not a byte count: {_shown(text)} (use e.g. 65536, 64K or 1MiB)")
+        raise ValueError(f"not a byte count: {shown(text)} (use e.g. 65536, 64K or 1MiB)")
     digits = m.group(1).lstrip("0") or "0"
     if len(digits) > 15:  # beyond any level size; also keeps int() far from its digit limit
-        raise ValueError(f"{_shown(text)} bytes is more than the {MAX_LEVEL_SIZE} (1 TiB) a level may have")
+        raise ValueError(f"{shown(text)} bytes is more than the {MAX_LEVEL_SIZE} (1 TiB) a level may have")
     value = int(digits) * _UNITS[m.group(2).lower()]
     if value > MAX_LEVEL_SIZE:
-        raise ValueError(f"{_shown(text)} is more than the {MAX_LEVEL_SIZE} bytes (1 TiB) a level may have")
+        raise ValueError(f"{shown(text)} is more than the {MAX_LEVEL_SIZE} bytes (1 TiB) a level may have")
     return value

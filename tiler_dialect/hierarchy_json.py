@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tiler_dialect.cost import ComputeRates, LinkCost
-from tiler_dialect.hierarchy import HierarchyError, MemoryHierarchy, MemoryLevel, _shown, parse_bytes
+from tiler_dialect.hierarchy import HierarchyError, MemoryHierarchy, MemoryLevel, parse_bytes
+from tiler_dialect.naming import shown
 
 
 def hierarchy_to_json(hierarchy: MemoryHierarchy) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def hierarchy_from_json(data: Any, source: str = "hierarchy") -> MemoryHierarchy
         raise fail("expected a JSON object with 'levels' and 'default'")
     unknown = set(data) - {"levels", "default", "compute", "links", "compute_rates"}
     if unknown:
-        raise fail(f"unknown key(s) {_shown(sorted(map(str, unknown)), 120)}; known: levels, default, compute, links, compute_rates")
+        raise fail(f"unknown key(s) {shown(sorted(map(str, unknown)), 120)}; known: levels, default, compute, links, compute_rates")
     levels = data.get("levels")
     if not isinstance(levels, list) or not levels:
         raise fail("'levels' must be a non-empty list of levels")
@@ -61,7 +62,7 @@ def hierarchy_from_json(data: Any, source: str = "hierarchy") -> MemoryHierarchy
             raise fail(f"level #{i} must be an object with 'name', 'size', 'neighbours'")
         unknown = set(entry) - {"name", "size", "neighbours"}
         if unknown:
-            raise fail(f"level #{i}: unknown key(s) {_shown(sorted(map(str, unknown)), 120)}; known: name, size, neighbours")
+            raise fail(f"level #{i}: unknown key(s) {shown(sorted(map(str, unknown)), 120)}; known: name, size, neighbours")
         for key in ("name", "size", "neighbours"):
             if key not in entry:
                 raise fail(f"level #{i} has no {key!r}")
@@ -108,7 +109,7 @@ def load_hierarchy(path: str | Path) -> MemoryHierarchy:
     except RecursionError:
         raise HierarchyError(f"{path}: JSON nested too deeply") from None
     except ValueError as e:  # e.g. an integer of more digits than Python converts
-        raise HierarchyError(f"{path}: not valid JSON: {_shown(str(e), 120)}") from None
+        raise HierarchyError(f"{path}: not valid JSON: {shown(str(e), 120)}") from None
     return hierarchy_from_json(parsed, str(path))
 
 
@@ -148,7 +149,7 @@ bytes or MACs) stay within 64-bit integers."""
 def _positive_int(value: Any, what: str, zero: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not (0 if zero else 1) <= value <= MAX_RATE:
         raise HierarchyError(
-            f"{what} must be a {'non-negative' if zero else 'positive'} integer up to {MAX_RATE}, got {_shown(value)}"
+            f"{what} must be a {'non-negative' if zero else 'positive'} integer up to {MAX_RATE}, got {shown(value)}"
         )
     return value
 

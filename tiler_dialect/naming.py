@@ -1,5 +1,6 @@
-"""Names: the ONNX name an op or buffer carries, how diagnostics name an op, and the one
-rule that turns any name into an identifier (for SSA name hints, symbols and C)."""
+"""Names: the ONNX name an op or buffer carries, how diagnostics name an op and quote a
+value, and the one rule that turns any name into an identifier (for SSA name hints,
+symbols and C)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,9 @@ def identifier(text: str, fallback: str = "v") -> str:
     underscore, leading and trailing ones go; `fallback` when nothing is left)."""
     name = re.sub(r"\W+", "_", text, flags=re.ASCII).strip("_") or fallback
     return "v_" + name if name[0].isdigit() else name
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value for an error message, cut short: messages stay one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

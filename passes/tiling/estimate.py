@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tiler_passes.tiling.problem import Problem, align_up
-from tiler_dialect.schedule import OpTiling, max_extents, operand_dims
+from tiler_dialect.schedule import OpTiling, max_extents
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def double_buffered(tiling: OpTiling) -> bool:
 
 
 def estimate(problem: Problem, tiling: OpTiling, alignment: int) -> Estimate:
-    deps = operand_dims(problem.desc)
+    deps = problem.operand_dims
     extents = max_extents(problem.desc, tiling)
     parent_tiles = 1
     dma, transfers, moved, footprint, first = [], [], [], [], 0

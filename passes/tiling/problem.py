@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from tiler_dialect.attributes import hierarchy_of
 from tiler_dialect.cost import ComputeRates, LinkCost
 from tiler_dialect.hierarchy import MemoryHierarchy
 from tiler_dialect.ops import TilerOp, element_dtype
 from tiler_dialect.tiling import IterKind, TilingDescription
-from tiler_dialect.schedule import region_extent
+from tiler_dialect.schedule import operand_dims, region_extent
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class Problem:
     @property
     def levels(self) -> int:
         return len(self.path) - 1
+
+    @cached_property
+    def operand_dims(self) -> tuple[frozenset[int], ...]:
+        """For each operand (inputs, then the output), the iteration dims its region uses."""
+        return tuple(frozenset(dims) for dims in operand_dims(self.desc))
 
     @property
     def n_inputs(self) -> int:

@@ -31,7 +31,7 @@ from tiler_dialect.errors import TilerError
 from tiler_dialect.tiling import IterKind
 from tiler_passes.options import TileOptions
 from tiler_passes.tiling.problem import Problem, align_up
-from tiler_dialect.schedule import LevelTiling, OpTiling, operand_dims, region_extent, region_lengths
+from tiler_dialect.schedule import LevelTiling, OpTiling, region_extent, region_lengths
 
 NEAR_TIE_PERCENT = 1
 """Schedules this close to the fastest estimate count as equally fast."""
@@ -58,7 +58,7 @@ def candidate_orders(problem: Problem) -> list[tuple[int, ...]]:
     parallel = [d for d in dims if desc.dims[d].kind == IterKind.PARALLEL]
     reductions = [d for d in dims if desc.dims[d].kind == IterKind.REDUCTION]
     candidates = [tuple(parallel + reductions)]
-    for deps in operand_dims(desc)[: problem.n_inputs]:
+    for deps in problem.operand_dims[: problem.n_inputs]:
         front = [d for d in parallel if d in deps]
         candidates.append(tuple(front + [d for d in parallel if d not in deps] + reductions))
     split = {d for d in dims if any(problem.splittable(l, d) for l in range(problem.levels))}
@@ -228,7 +228,7 @@ class _Model:
         buffer when it streams double buffered) and whether it has two; and `first` with
         this level's first transfers added."""
         p, m = self.p, self.m
-        deps = operand_dims(p.desc)
+        deps = p.operand_dims
         link = p.links[h]
         biggest, tiles_bound = self.biggest, self.tiles_bound
         loads_all: list[Expr] = []

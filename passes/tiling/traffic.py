@@ -10,7 +10,7 @@ import numpy as np
 
 from tiler_dialect.tiling import OutOfBounds, linear_form
 from tiler_passes.tiling.problem import Problem
-from tiler_dialect.schedule import OpTiling, balanced, moves_at, operand_dims
+from tiler_dialect.schedule import OpTiling, balanced, moves_at
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def _region_bytes(problem: Problem, k: int, box: list[tuple[int, int]]) -> int:
 
 
 def exact_traffic(problem: Problem, tiling: OpTiling) -> Traffic:
-    deps = operand_dims(problem.desc)
+    deps = problem.operand_dims
     n = len(problem.shapes)
     per_hop = [[0, 0] for _ in tiling.levels]
 

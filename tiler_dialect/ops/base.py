@@ -32,14 +32,15 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from xdsl.dialects.builtin import (
-    DYNAMIC_INDEX,
     AnyFloat,
     ArrayAttr,
     DenseArrayBase,
+    DYNAMIC_INDEX,
+    I64,
+    i64,
     IndexType,
     MemRefType,
     TensorType,
-    i64,
 )
 from xdsl.dialects.utils.dynamic_index_list import split_dynamic_index_list, verify_dynamic_index_list
 from xdsl.ir import Attribute, SSAValue
@@ -78,9 +79,9 @@ class TilerOp(IRDLOperation):
     tile_sizes = var_operand_def(IndexType)
     res = var_result_def()
 
-    static_tile_offsets = opt_prop_def(DenseArrayBase)
-    static_tile_sizes = opt_prop_def(DenseArrayBase)
-    problem_shapes = opt_prop_def(ArrayAttr[DenseArrayBase])
+    static_tile_offsets = opt_prop_def(DenseArrayBase[I64])
+    static_tile_sizes = opt_prop_def(DenseArrayBase[I64])
+    problem_shapes = opt_prop_def(ArrayAttr[DenseArrayBase[I64]])
     """In tile form: the shapes of the whole problem's inputs, then its output."""
 
     irdl_options = (AttrSizedOperandSegments(as_property=True),)

@@ -7,7 +7,7 @@ from typing import ClassVar
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import BoolAttr, FloatAttr, f32
+from xdsl.dialects.builtin import BoolAttr, f32, Float32Type, FloatAttr
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
@@ -33,8 +33,8 @@ class GemmOp(TilerOp):
     NUM_INPUTS: ClassVar = (2, 3)
     MULTIPLY_ACCUMULATES: ClassVar = True
 
-    alpha = prop_def(FloatAttr, default_value=FloatAttr(1.0, f32))
-    beta = prop_def(FloatAttr, default_value=FloatAttr(1.0, f32))
+    alpha = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(1.0, f32))
+    beta = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(1.0, f32))
     transA = prop_def(BoolAttr, default_value=BoolAttr.from_bool(False))
     transB = prop_def(BoolAttr, default_value=BoolAttr.from_bool(False))
 
@@ -136,6 +136,38 @@ class MatMulBase(TilerOp):
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b).astype(a.dtype, copy=False)
+
+
+class MatMulWithOutputOperands(MatMulBase):
+    """A matmul of a and b whose further operands (zero points, requantization factors)
+    broadcast against the output: a row's as [M, 1], a column's as [N]. They are read at
+    the output tile's indices, so a tile loads only its rows' and columns' share."""
+
+    def operand_label(self, index: int) -> str:
+        """How a diagnostic names the operand at `index` (2 or more)."""
+        return f"input #{index}"
+
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
+        a, b, *rest = shapes
+        if len(a) < 2 or len(b) < 2:
+            raise VerifyException(f"{self.name} takes operands of rank 2 or more, got ranks {len(a)} and {len(b)}")
+        out = MatMulBase.infer_shape(self, [a, b])
+        for i, s in enumerate(rest, start=2):
+            try:
+                fits = tuple(broadcast_shapes(s, out)) == tuple(out)
+            except VerifyException:
+                fits = False
+            if not fits:
+                raise VerifyException(
+                    f"{self.operand_label(i)} of shape {list(s)} does not broadcast to the output {list(out)}"
+                )
+        return out
+
+    def tiling(self) -> TilingDescription:
+        base = MatMulBase.tiling(self)
+        nd, y = len(base.dims), self.output_shape
+        extras = [OperandAccess(broadcast_map(nd, s, y)) for s in self.input_shapes[2:]]
+        return TilingDescription(base.dims, (*base.inputs[:2], *extras), base.outputs, combine=None)
 
 
 @irdl_op_definition

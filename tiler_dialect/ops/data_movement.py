@@ -12,12 +12,14 @@ import numpy as np
 from xdsl.dialects.builtin import (
     BoolAttr,
     DenseArrayBase,
+    f64,
+    Float64Type,
     FloatAttr,
+    I64,
     IntegerAttr,
     MemRefType,
     StringAttr,
     TensorType,
-    f64,
 )
 from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
@@ -53,7 +55,7 @@ class TransposeOp(TilerOp):
 
     name = "tiler.transpose"
 
-    perm = prop_def(DenseArrayBase)
+    perm = prop_def(DenseArrayBase[I64])
 
     def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
@@ -83,7 +85,7 @@ class ConcatOp(TilerOp):
     name = "tiler.concat"
     NUM_INPUTS: ClassVar = (1, 1 << 30)
 
-    axis = prop_def(IntegerAttr)
+    axis = prop_def(IntegerAttr[I64])
 
     def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         first = shapes[0]
@@ -126,9 +128,9 @@ class SliceOp(TilerOp):
 
     name = "tiler.slice"
 
-    starts = prop_def(DenseArrayBase)
-    ends = prop_def(DenseArrayBase)
-    steps = prop_def(DenseArrayBase)
+    starts = prop_def(DenseArrayBase[I64])
+    ends = prop_def(DenseArrayBase[I64])
+    steps = prop_def(DenseArrayBase[I64])
 
     def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
@@ -182,8 +184,8 @@ class PadOp(TilerOp):
 
     name = "tiler.pad"
 
-    pads = prop_def(DenseArrayBase)
-    value = prop_def(FloatAttr)
+    pads = prop_def(DenseArrayBase[I64])
+    value = prop_def(FloatAttr[Float64Type])
     mode = opt_prop_def(StringAttr)
 
     @property
@@ -263,7 +265,7 @@ class PadOp(TilerOp):
 class ReduceOp(TilerOp):
     """A reduction over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`."""
 
-    axes = prop_def(DenseArrayBase)
+    axes = prop_def(DenseArrayBase[I64])
     keepdims = prop_def(BoolAttr, default_value=BoolAttr.from_bool(True))
 
     COMBINE: ClassVar[str | None] = None

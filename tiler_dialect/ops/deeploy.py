@@ -21,19 +21,19 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
-from xdsl.dialects.builtin import BoolAttr, IntegerAttr, IntegerType, Signedness
+from xdsl.dialects.builtin import BoolAttr, I64, IntegerAttr, IntegerType, Signedness
 from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import TilerOp
 from tiler_dialect.ops.shapes import Shape, broadcast_shapes
-from tiler_dialect.ops.contraction import MatMulBase
+from tiler_dialect.ops.contraction import MatMulWithOutputOperands
 from tiler_dialect.ops.elementwise import ElementwiseOp
 from tiler_dialect.ops.integer import is_8bit
 from tiler_dialect.ops.spatial import ConvBase, conv
 from tiler_dialect.ops.normalization import identity_description
-from tiler_dialect.tiling import OperandAccess, TilingDescription, broadcast_map, d, dims_map
+from tiler_dialect.tiling import OperandAccess, TilingDescription, d, dims_map
 
 i32 = IntegerType(32)
 
@@ -70,8 +70,8 @@ def requant_shift(t: np.ndarray, mul: np.ndarray, add: np.ndarray, div: int, n_l
 class _Requantizing:
     """The properties and result type of the ops that end in a RequantShift."""
 
-    div = prop_def(IntegerAttr)
-    n_levels = prop_def(IntegerAttr)
+    div = prop_def(IntegerAttr[I64])
+    n_levels = prop_def(IntegerAttr[I64])
     signed = prop_def(BoolAttr)
 
     def requantized_type(self) -> IntegerType:
@@ -167,7 +167,7 @@ class RequantizedConvOp(_RequantizedContraction, ConvBase):
 
 
 @irdl_op_definition
-class RequantizedMatMulOp(_RequantizedContraction, MatMulBase):
+class RequantizedMatMulOp(_RequantizedContraction, MatMulWithOutputOperands):
     """ins(a, b, mul, add): an integer matmul (numpy.matmul's shapes) requantized with mul
     and add broadcast against the output (per row as [M, 1], per column as [N]). Gemm's
     alpha, beta and C fold into them at import: alpha * mul, beta * C * mul + add."""
@@ -175,25 +175,8 @@ class RequantizedMatMulOp(_RequantizedContraction, MatMulBase):
     name = "tiler.requantized_matmul"
     NUM_INPUTS: ClassVar = (4, 4)
 
-    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
-        a, b, *params = shapes
-        if len(a) < 2 or len(b) < 2:
-            raise VerifyException(f"{self.name} takes operands of rank 2 or more, got ranks {len(a)} and {len(b)}")
-        out = MatMulBase.infer_shape(self, [a, b])
-        for what, s in zip(("mul", "add"), params):
-            try:
-                fits = tuple(broadcast_shapes(s, out)) == tuple(out)
-            except VerifyException:
-                fits = False
-            if not fits:
-                raise VerifyException(f"{what} of shape {list(s)} does not broadcast to the output {list(out)}")
-        return out
-
-    def tiling(self) -> TilingDescription:
-        base = MatMulBase.tiling(self)
-        nd, y = len(base.dims), self.output_shape
-        extras = [OperandAccess(broadcast_map(nd, s, y)) for s in self.input_shapes[2:]]
-        return TilingDescription(base.dims, (*base.inputs[:2], *extras), base.outputs, combine=None)
+    def operand_label(self, index: int) -> str:
+        return ("mul", "add")[index - 2]
 
     def compute(self, a, b, mul, add) -> np.ndarray:
         return self.requantize(np.matmul(a.astype(np.int64), b.astype(np.int64)), mul, add)
@@ -230,11 +213,11 @@ class IntegerSoftmaxOp(TilerOp):
     """
 
     name = "tiler.integer_softmax"
-    coeffA = prop_def(IntegerAttr)
-    coeffB = prop_def(IntegerAttr)
-    coeffC = prop_def(IntegerAttr)
-    log2 = prop_def(IntegerAttr)
-    n_levels = prop_def(IntegerAttr)
+    coeffA = prop_def(IntegerAttr[I64])
+    coeffB = prop_def(IntegerAttr[I64])
+    coeffC = prop_def(IntegerAttr[I64])
+    log2 = prop_def(IntegerAttr[I64])
+    n_levels = prop_def(IntegerAttr[I64])
 
     def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         if not _is_integer(element_types[0]):
@@ -274,8 +257,8 @@ class IntegerRMSNormOp(TilerOp):
 
     name = "tiler.integer_rms_norm"
     NUM_INPUTS: ClassVar = (2, 2)
-    D = prop_def(IntegerAttr)
-    n_levels = prop_def(IntegerAttr)
+    D = prop_def(IntegerAttr[I64])
+    n_levels = prop_def(IntegerAttr[I64])
 
     def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         for t in element_types:
@@ -304,9 +287,9 @@ class IntegerHardswishOp(ElementwiseOp):
     """Deeploy's iHardswish into int32: x * (clamp(x + three, 0, six) * one_over_six)."""
 
     name = "tiler.integer_hardswish"
-    one_over_six = prop_def(IntegerAttr)
-    three = prop_def(IntegerAttr)
-    six = prop_def(IntegerAttr)
+    one_over_six = prop_def(IntegerAttr[I64])
+    three = prop_def(IntegerAttr[I64])
+    six = prop_def(IntegerAttr[I64])
 
     def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
         if not _is_integer(element_types[0]):
@@ -326,8 +309,8 @@ class IntegerNoNormOp(ElementwiseOp):
 
     name = "tiler.integer_no_norm"
     NUM_INPUTS: ClassVar = (3, 3)
-    D = prop_def(IntegerAttr)
-    mul = prop_def(IntegerAttr)
+    D = prop_def(IntegerAttr[I64])
+    mul = prop_def(IntegerAttr[I64])
 
     def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         if tuple(broadcast_shapes(*shapes)) != tuple(shapes[0]):

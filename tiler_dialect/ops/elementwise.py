@@ -8,7 +8,16 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import AnyFloat, FloatAttr, IntegerType, StringAttr, f32, f64
+from xdsl.dialects.builtin import (
+    AnyFloat,
+    f32,
+    f64,
+    Float32Type,
+    Float64Type,
+    FloatAttr,
+    IntegerType,
+    StringAttr,
+)
 from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
@@ -118,8 +127,8 @@ class HardSigmoidOp(UnaryOp):
     name = "tiler.hard_sigmoid"
     FLOAT_ONLY: ClassVar = True
 
-    alpha = prop_def(FloatAttr, default_value=FloatAttr(0.2, f32))
-    beta = prop_def(FloatAttr, default_value=FloatAttr(0.5, f32))
+    alpha = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(0.2, f32))
+    beta = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(0.5, f32))
 
     def apply(self, x):
         alpha, beta = self.alpha.value.data, self.beta.value.data
@@ -132,8 +141,8 @@ class ClipOp(UnaryOp):
 
     name = "tiler.clip"
 
-    min = opt_prop_def(FloatAttr)
-    max = opt_prop_def(FloatAttr)
+    min = opt_prop_def(FloatAttr[Float64Type])
+    max = opt_prop_def(FloatAttr[Float64Type])
 
     @staticmethod
     def bound(value: float) -> FloatAttr:

@@ -30,10 +30,10 @@ from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition
 from xdsl.utils.exceptions import VerifyException
 
-from tiler_dialect.ops.shapes import Shape, broadcast_shapes
-from tiler_dialect.ops.contraction import MatMulBase
+from tiler_dialect.ops.shapes import Shape
+from tiler_dialect.ops.contraction import MatMulWithOutputOperands
 from tiler_dialect.ops.spatial import ConvBase, conv
-from tiler_dialect.tiling import OperandAccess, TilingDescription, broadcast_map, dims_map
+from tiler_dialect.tiling import OperandAccess, TilingDescription, dims_map
 
 i32 = IntegerType(32)
 
@@ -185,32 +185,11 @@ class QLinearConvOp(_IntegerConv):
 # -- matmul -------------------------------------------------------------------------------
 
 
-class _IntegerMatMul(_IntegerOperands, MatMulBase):
+class _IntegerMatMul(_IntegerOperands, MatMulWithOutputOperands):
     """ins(a, b, a_zp, b_zp, ...): zero points shaped to broadcast against the output
     (a's per row as [M, 1], b's per column as [N])."""
 
     EXTRA_INPUTS: ClassVar[int] = 2
-
-    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
-        a, b, *rest = shapes
-        if len(a) < 2 or len(b) < 2:
-            raise VerifyException(f"{self.name} takes operands of rank 2 or more, got ranks {len(a)} and {len(b)}")
-        out = MatMulBase.infer_shape(self, [a, b])
-        for i, s in enumerate(rest, start=2):
-            try:
-                fits = broadcast_shapes(s, out) == tuple(out)
-            except VerifyException:
-                fits = False
-            if not fits:
-                raise VerifyException(f"input #{i} of shape {list(s)} does not broadcast to the output {list(out)}")
-        return out
-
-
-    def tiling(self) -> TilingDescription:
-        base = MatMulBase.tiling(self)
-        nd, y = len(base.dims), self.output_shape
-        extras = [OperandAccess(broadcast_map(nd, s, y)) for s in self.input_shapes[2:]]
-        return TilingDescription(base.dims, (*base.inputs[:2], *extras), base.outputs, combine=None)
 
     @staticmethod
     def _accumulate(a, b, a_zp, b_zp) -> np.ndarray:

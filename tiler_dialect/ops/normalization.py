@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import ClassVar
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, f32, i64
+from xdsl.dialects.builtin import f32, Float32Type, FloatAttr, I64, i64, IntegerAttr
 from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
@@ -63,7 +63,7 @@ class SoftmaxOp(AlongAxis, TilerOp):
     name = "tiler.softmax"
     FLOAT_ONLY: ClassVar = True
 
-    axis = prop_def(IntegerAttr, default_value=IntegerAttr(-1, i64))
+    axis = prop_def(IntegerAttr[I64], default_value=IntegerAttr(-1, i64))
 
     def tiling(self) -> TilingDescription:
         desc = identity_description(self.output_shape, {self.axis_index}, [])
@@ -84,8 +84,8 @@ class LayerNormOp(TilerOp):
     NUM_INPUTS: ClassVar = (2, 3)
     FLOAT_ONLY: ClassVar = True
 
-    axis = prop_def(IntegerAttr, default_value=IntegerAttr(-1, i64))
-    epsilon = prop_def(FloatAttr, default_value=FloatAttr(1e-5, f32))
+    axis = prop_def(IntegerAttr[I64], default_value=IntegerAttr(-1, i64))
+    epsilon = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(1e-5, f32))
 
     def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
@@ -133,7 +133,7 @@ class BatchNormOp(TilerOp):
     NUM_INPUTS: ClassVar = (5, 5)
     FLOAT_ONLY: ClassVar = True
 
-    epsilon = prop_def(FloatAttr, default_value=FloatAttr(1e-5, f32))
+    epsilon = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(1e-5, f32))
 
     def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]

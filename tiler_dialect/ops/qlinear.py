@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr
+from xdsl.dialects.builtin import Float32Type, FloatAttr, I64, IntegerAttr
 from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
@@ -92,9 +92,9 @@ class QLinearAddOp(_Binary):
     its swap of a broadcast first input)."""
 
     name = "tiler.qlinear_add"
-    a_ratio = prop_def(FloatAttr)
-    b_ratio = prop_def(FloatAttr)
-    fixed = prop_def(FloatAttr)
+    a_ratio = prop_def(FloatAttr[Float32Type])
+    b_ratio = prop_def(FloatAttr[Float32Type])
+    fixed = prop_def(FloatAttr[Float32Type])
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         inner = fma32(b.astype(F32), F32(self.b_ratio.value.data), F32(self.fixed.value.data))
@@ -115,10 +115,10 @@ class QLinearMulOp(_Binary):
     """ins(a, b), broadcast: onnxruntime's QLinearMul, multiplier f32(f32(sa sb) / sc)."""
 
     name = "tiler.qlinear_mul"
-    multiplier = prop_def(FloatAttr)
-    a_zero_point = prop_def(IntegerAttr)
-    b_zero_point = prop_def(IntegerAttr)
-    c_zero_point = prop_def(IntegerAttr)
+    multiplier = prop_def(FloatAttr[Float32Type])
+    a_zero_point = prop_def(IntegerAttr[I64])
+    b_zero_point = prop_def(IntegerAttr[I64])
+    c_zero_point = prop_def(IntegerAttr[I64])
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         product = (a.astype(np.int32) - self.a_zero_point.value.data) * (b.astype(np.int32) - self.b_zero_point.value.data)
@@ -132,9 +132,9 @@ class QLinearGlobalAveragePoolOp(_EightBit, GlobalPoolBase):
     QLinearGlobalAveragePool (also its QLinearAveragePool whose window is the image)."""
 
     name = "tiler.qlinear_global_average_pool"
-    multiplier = prop_def(FloatAttr)
-    x_zero_point = prop_def(IntegerAttr)
-    y_zero_point = prop_def(IntegerAttr)
+    multiplier = prop_def(FloatAttr[Float32Type])
+    x_zero_point = prop_def(IntegerAttr[I64])
+    y_zero_point = prop_def(IntegerAttr[I64])
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         axes = tuple(range(2, x.ndim))
@@ -155,10 +155,10 @@ class QLinearSoftmaxOp(_EightBit, AlongAxis, TilerOp):
     """onnxruntime's QLinearSoftmax (opset-13 form) along `axis`, with its lookup table."""
 
     name = "tiler.qlinear_softmax"
-    axis = prop_def(IntegerAttr)
-    x_scale = prop_def(FloatAttr)
-    y_scale = prop_def(FloatAttr)
-    y_zero_point = prop_def(IntegerAttr)
+    axis = prop_def(IntegerAttr[I64])
+    x_scale = prop_def(FloatAttr[Float32Type])
+    y_scale = prop_def(FloatAttr[Float32Type])
+    y_zero_point = prop_def(IntegerAttr[I64])
 
     def tiling(self):
         return identity_description(self.output_shape, {self.axis_index}, [])
@@ -191,10 +191,10 @@ class RequantizeLinearOp(_EightBit, ElementwiseOp):
 
     name = "tiler.requantize_linear"
     NUM_INPUTS: ClassVar = (1, 1)
-    x_scale = prop_def(FloatAttr)
-    x_zero_point = prop_def(IntegerAttr)
-    y_scale = prop_def(FloatAttr)
-    y_zero_point = prop_def(IntegerAttr)
+    x_scale = prop_def(FloatAttr[Float32Type])
+    x_zero_point = prop_def(IntegerAttr[I64])
+    y_scale = prop_def(FloatAttr[Float32Type])
+    y_zero_point = prop_def(IntegerAttr[I64])
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         real = dequantize(x, np.array(self.x_scale.value.data, F32), np.array(self.x_zero_point.value.data, x.dtype))

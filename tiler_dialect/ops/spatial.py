@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from xdsl.dialects.builtin import BoolAttr, DenseArrayBase, IntegerAttr, i64
+from xdsl.dialects.builtin import BoolAttr, DenseArrayBase, I64, i64, IntegerAttr
 from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
@@ -197,10 +197,10 @@ class ConvBase(TilerOp):
     FLOAT_ONLY: ClassVar = True
     MULTIPLY_ACCUMULATES: ClassVar = True
 
-    strides = prop_def(DenseArrayBase)
-    pads = prop_def(DenseArrayBase)
-    dilations = prop_def(DenseArrayBase)
-    group = prop_def(IntegerAttr, default_value=IntegerAttr(1, i64))
+    strides = prop_def(DenseArrayBase[I64])
+    pads = prop_def(DenseArrayBase[I64])
+    dilations = prop_def(DenseArrayBase[I64])
+    group = prop_def(IntegerAttr[I64], default_value=IntegerAttr(1, i64))
 
     def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x, w = shapes[0], shapes[1]
@@ -286,10 +286,10 @@ class ConvOp(ConvBase):
 class PoolOp(TilerOp):
     NUM_INPUTS: ClassVar = (1, 1)
 
-    kernel_shape = prop_def(DenseArrayBase)
-    strides = prop_def(DenseArrayBase)
-    pads = prop_def(DenseArrayBase)
-    dilations = prop_def(DenseArrayBase)
+    kernel_shape = prop_def(DenseArrayBase[I64])
+    strides = prop_def(DenseArrayBase[I64])
+    pads = prop_def(DenseArrayBase[I64])
+    dilations = prop_def(DenseArrayBase[I64])
     ceil_mode = prop_def(BoolAttr, default_value=BoolAttr.from_bool(False))
 
     PAD_VALUE: ClassVar[float]

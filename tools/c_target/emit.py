@@ -336,7 +336,7 @@ class CEmitter:
                 *self.globals,
                 "",
                 *self._function_texts(),
-                f"/* The network, op after op. */",
+                "/* The network, op after op. */",
                 decl + " {",
                 *self.fn.pruned(),
                 "}",

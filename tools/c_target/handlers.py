@@ -94,18 +94,26 @@ def _float_binary(e: CEmitter, op) -> None:
     e.define(op.result, f"{e.value(op.lhs)} {_FLOAT_BINARY[type(op)]} {e.value(op.rhs)}")
 
 
-@handles(arith.DivSIOp, arith.RemSIOp)
-def _div_rem(e: CEmitter, op) -> None:
-    symbol = "/" if isinstance(op, arith.DivSIOp) else "%"
-    e.define(op.result, f"{e.value(op.lhs)} {symbol} {e.value(op.rhs)}")
+# C's / and % truncate toward zero, as arith's signed ops do; the unsigned ones run on the
+# operands' bits read as unsigned.
+_DIVISION = {
+    arith.DivSIOp: ("/", False),
+    arith.RemSIOp: ("%", False),
+    arith.DivUIOp: ("/", True),
+    arith.RemUIOp: ("%", True),
+}
 
 
-@handles(arith.DivUIOp, arith.RemUIOp)
-def _div_rem_unsigned(e: CEmitter, op) -> None:
-    t = op.result.type
-    u = bits_c_type(t)
-    symbol = "/" if isinstance(op, arith.DivUIOp) else "%"
-    e.define(op.result, f"({c_type(t)})(({u}){e.value(op.lhs)} {symbol} ({u}){e.value(op.rhs)})")
+@handles(*_DIVISION)
+def _division(e: CEmitter, op) -> None:
+    symbol, unsigned = _DIVISION[type(op)]
+    a, b = e.value(op.lhs), e.value(op.rhs)
+    if unsigned:
+        t = op.result.type
+        u = bits_c_type(t)
+        e.define(op.result, f"({c_type(t)})(({u}){a} {symbol} ({u}){b})")
+    else:
+        e.define(op.result, f"{a} {symbol} {b}")
 
 
 @handles(arith.FloorDivSIOp, arith.CeilDivSIOp)

@@ -41,7 +41,7 @@ from tiler_dialect.ops import (
 from tiler_dialect.ops.properties import bool_attr, int_attr, ints_attr
 from tiler_dialect.ops.data_movement import PAD_MODES
 from tiler_tools.onnx_frontend.errors import MalformedModel
-from tiler_tools.onnx_frontend.graph import Const, Converter, Node, Value, value_dtype, value_shape
+from tiler_tools.onnx_frontend.node import Const, Converter, Node, Value, value_dtype, value_shape
 from xdsl.dialects.builtin import StringAttr
 
 CONVERTERS: dict[tuple[str, str], Converter] = {}

@@ -50,7 +50,7 @@ from tiler_dialect.ops import (
 from tiler_dialect.ops.properties import bool_attr, int_attr, ints_attr
 from tiler_tools.onnx_frontend.converters import conv_props
 from tiler_tools.onnx_frontend.errors import MalformedModel, UnsupportedFeature
-from tiler_tools.onnx_frontend.graph import Const, Converter, Node, Value, value_dtype, value_shape
+from tiler_tools.onnx_frontend.node import Const, Converter, Node, Value, value_dtype, value_shape
 from xdsl.dialects.builtin import StringAttr
 
 FUSED_DOMAIN = "tiler.integer"

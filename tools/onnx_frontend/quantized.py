@@ -34,7 +34,7 @@ from tiler_dialect.ops.properties import bool_attr, float_attr, int_attr, ints_a
 from tiler_dialect.ops.qlinear import global_pool_multiplier, qlinear_add_parameters
 from tiler_tools.onnx_frontend.converters import _pool_props, conv_props, converter
 from tiler_tools.onnx_frontend.dtypes import numpy_dtype_of_onnx
-from tiler_tools.onnx_frontend.graph import Const, Node, Value, value_dtype, value_shape
+from tiler_tools.onnx_frontend.node import Const, Node, Value, value_dtype, value_shape
 
 
 def _along_axis(n: Node, value: Value, what: str) -> Value:
