@@ -19,7 +19,7 @@ from quantized_graphs import GRAPHS as QUANTIZED_GRAPHS
 from deeploy_graphs import GRAPHS as DEEPLOY_GRAPHS
 from deeploy_graphs import assert_exact
 from deeploy_graphs import graph as deeploy_graph
-from tiling_helpers import random_inputs
+from tiling_helpers import alignment_for, budget, random_inputs
 
 from xdsl.context import Context
 
@@ -295,3 +295,53 @@ def test_tiler_run_of_c_without_inputs_uses_the_same_seeded_inputs(tmp_path):
     assert code == 0, err
     code, out, err = run_tool(tiler_run.main, [str(tmp_path / "s.c"), "--seed", "3", "--check", str(tmp_path / "ref.npz")])
     assert code == 0 and "random inputs from seed 3" in err and "MISMATCH" not in out, err
+
+
+def _c_typed(case) -> bool:
+    """All of the case's tensors have a C type (no float16)."""
+    import onnx
+
+    types = [v.type.tensor_type.elem_type for v in (*case.model.graph.input, *case.model.graph.output)]
+    return onnx.TensorProto.FLOAT16 not in types
+
+
+def _one_case_per_op() -> list[str]:
+    """For each tiler op kind the conformance cases import to, the first case (of C
+    types) that has it: every op's lowering and C statements, once."""
+    from conformance_cases import conformance_ops
+
+    cases: dict[str, str] = {}
+    by_name = {c.name: c for c in CONFORMANCE_RUNNABLE}
+    for case_name, op in conformance_ops():
+        if op.name not in cases and _c_typed(by_name[case_name]):
+            cases[op.name] = case_name
+    return sorted(set(cases.values()))
+
+
+from conformance_cases import RUNNABLE as CONFORMANCE_RUNNABLE  # noqa: E402
+from conformance_cases import bind_static_inputs  # noqa: E402
+
+C_CONFORMANCE = _one_case_per_op()
+
+
+@pytest.mark.parametrize("case_name", C_CONFORMANCE)
+def test_generated_c_of_conformance_cases_equals_the_executor(case_name, tmp_path):
+    """One ONNX conformance case per op kind, tiled under the budget that forces tiles
+    (as the tiled conformance test does), allocated, as C: equal to the executor on the
+    same IR (floats to 1e-5, integers and bools exactly)."""
+    case = next(c for c in CONFORMANCE_RUNNABLE if c.name == case_name)
+    model, feeds = bind_static_inputs(case.model, case.data_sets[0][0])
+    untiled = import_onnx(model)
+    alignment = alignment_for(untiled)
+    l1, _ = budget(untiled, alignment)
+    module = import_onnx(model, MemoryHierarchy.fromSizes(l1=l1, l2=1 << 20))
+    TilePass(alignment=alignment).apply(Context(), module)
+    AllocatePass(alignment=alignment).apply(Context(), module)
+    want = execute(module, feeds)
+    got = compile_and_run(module, tmp_path, feeds)
+    for key, value in want.items():
+        assert got[key].dtype == value.dtype and got[key].shape == value.shape, key
+        if np.issubdtype(value.dtype, np.floating):
+            np.testing.assert_allclose(got[key], value, rtol=1e-5, atol=1e-6, equal_nan=True, err_msg=key)
+        else:
+            np.testing.assert_array_equal(got[key], value, err_msg=key)

@@ -36,7 +36,7 @@ def write(tmp_path, name: str, text: str) -> Path:
 BAD_INPUTS = [
     ("garbage.onnx", b"\x08\x01garbage", [], "not a valid ONNX protobuf"),
     ("text.onnxtxt", b"agraph (float[1] X => (", [], "invalid ONNX text syntax"),
-    ("unsupported.onnxtxt", b'<ir_version: 8, opset_import: ["" : 17]> g (float[2] X) => (float[2] Y) { Y = Erf(X) }', [], "unsupported op 'Erf'. Supported: Add,"),
+    ("unsupported.onnxtxt", b'<ir_version: 8, opset_import: ["" : 17]> g (float[2] X) => (float[2] Y) { Y = Hardmax(X) }', [], "unsupported op 'Hardmax'. Supported: Abs, Add,"),
     ("dynamic.onnxtxt", b'<ir_version: 8, opset_import: ["" : 17]> g (float[N,2] X) => (float[N,2] Y) { Y = Relu(X) }', [], "dynamic shape Nx2; pin it with --input-shape X=Nx2"),
     ("ir.mlir", b'builtin.module { "tiler.relu"( }', [], "ir.mlir:1:"),
     ("ok.onnxtxt", RELU.encode(), ["--default-mem-level", "L0"], "default memory level 'L0' is not a level"),

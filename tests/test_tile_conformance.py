@@ -15,43 +15,13 @@ from __future__ import annotations
 import pytest
 from conformance_cases import RUNNABLE, bind_static_inputs
 from summaries import SPLIT_ALONE, TILED_CONFORMANCE
-from tiling_helpers import assert_same, check_solution_fits, tile
+from tiling_helpers import alignment_for, assert_same, budget, check_solution_fits, footprints, tile
 
 from tiler_dialect import MemoryHierarchy
 from tiler_dialect.ops import TilerOp
 from tiler_passes.lower_tiler import lower_tiler
-from tiler_passes.tiling.problem import align_up, problem_of
 from tiler_tools.executor import execute
 from tiler_tools.onnx_frontend import import_onnx
-
-
-def footprints(op: TilerOp, alignment: int = 4) -> tuple[int, int, bool]:
-    """(bytes as one tile, bytes at its smallest tiles, has a dim that can split)."""
-    p = problem_of(op, op.name, MemoryHierarchy.default())
-    whole = [d.size for d in p.desc.dims]
-    smallest = p.smallest_extents()
-    def size(extents: list[int]) -> int:  # operands, and the scratch the lowering needs
-        scratch = align_up(p.scratch_bytes(extents), alignment) if p.desc.scratch else 0
-        return sum(align_up(p.region_bytes(k, extents), alignment) for k in range(len(p.shapes))) + scratch
-
-    return size(whole), size(smallest), smallest != whole
-
-
-def alignment_for(module) -> int:
-    """4 bytes, unless padding to 4 makes some op's smallest tiles as big as its whole
-    (e.g. 3 int8 values): then 1, so that splitting it still saves bytes."""
-    ops = [op for op in module.walk() if isinstance(op, TilerOp) and not op.IS_VIEW]
-    stuck = any(whole == smallest and splits for whole, smallest, splits in map(footprints, ops))
-    return 1 if stuck else 4
-
-
-def budget(module, alignment: int = 4) -> tuple[int, list[tuple[TilerOp, int, bool]]]:
-    ops = [op for op in module.walk() if isinstance(op, TilerOp) and not op.IS_VIEW]
-    sizes = [(op, *footprints(op, alignment)) for op in ops]
-    floor = max((smallest for _, _, smallest, _ in sizes), default=4)
-    whole = [w for _, w, _, splits in sizes if splits]
-    cap = min(whole) - 1 if whole else floor
-    return max(cap, floor), [(op, w, s) for op, w, _, s in sizes]
 
 
 @pytest.mark.parametrize("double", [True, False], ids=["double", "single"])

@@ -8,6 +8,8 @@ from hypothesis.control import currently_in_test_context
 from xdsl.dialects.builtin import ModuleOp
 
 from tiler_dialect import MemoryHierarchy
+from tiler_dialect.ops import TilerOp
+from tiler_passes.tiling.problem import align_up, problem_of
 from tiler_passes.tiler import Tiler, TilingSolution
 from tiler_tools.executor import signature
 
@@ -91,3 +93,35 @@ def tile_or_infeasible(module: ModuleOp, double: bool) -> TilingSolution | None:
     check_solution_fits(solution)
     note_outcome("tiled into >= 2 tiles" if solution.layers[0].tiling.tiles > 1 else "one tile")
     return solution
+
+
+# -- budgets that force tiles ---------------------------------------------------------
+
+
+def footprints(op, alignment: int = 4) -> tuple[int, int, bool]:
+    """(bytes as one tile, bytes at its smallest tiles, has a dim that can split)."""
+    p = problem_of(op, op.name, MemoryHierarchy.default())
+    whole = [d.size for d in p.desc.dims]
+    smallest = p.smallest_extents()
+    def size(extents: list[int]) -> int:  # operands, and the scratch the lowering needs
+        scratch = align_up(p.scratch_bytes(extents), alignment) if p.desc.scratch else 0
+        return sum(align_up(p.region_bytes(k, extents), alignment) for k in range(len(p.shapes))) + scratch
+
+    return size(whole), size(smallest), smallest != whole
+
+
+def alignment_for(module) -> int:
+    """4 bytes, unless padding to 4 makes some op's smallest tiles as big as its whole
+    (e.g. 3 int8 values): then 1, so that splitting it still saves bytes."""
+    ops = [op for op in module.walk() if isinstance(op, TilerOp) and not op.IS_VIEW]
+    stuck = any(whole == smallest and splits for whole, smallest, splits in map(footprints, ops))
+    return 1 if stuck else 4
+
+
+def budget(module, alignment: int = 4) -> tuple[int, list[tuple[TilerOp, int, bool]]]:
+    ops = [op for op in module.walk() if isinstance(op, TilerOp) and not op.IS_VIEW]
+    sizes = [(op, *footprints(op, alignment)) for op in ops]
+    floor = max((smallest for _, _, smallest, _ in sizes), default=4)
+    whole = [w for _, w, _, splits in sizes if splits]
+    cap = min(whole) - 1 if whole else floor
+    return max(cap, floor), [(op, w, s) for op, w, _, s in sizes]

@@ -279,7 +279,7 @@ class LevelScheduleAttr(ParametrizedAttribute):
             if array.elt_type != i64:
                 raise VerifyException(f"{where}: '{key}' must be i64 values")
         tile, order, buffers = self.tile_sizes, self.loop_order, self.buffer_counts
-        if not tile or any(t < 1 for t in tile):
+        if any(t < 1 for t in tile):  # (a scalar op has no dims: an empty tile)
             raise VerifyException(f"{where}: tile extents must be >= 1, got {list(tile)}")
         if len(set(order)) != len(order) or any(not 0 <= d < len(tile) for d in order):
             raise VerifyException(f"{where}: order must list distinct dims of the {len(tile)}, got {list(order)}")

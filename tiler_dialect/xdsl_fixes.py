@@ -18,6 +18,9 @@ tiler universe all parse with them.
   pass that reads the body (convert-linalg-to-loops, the executor) takes the maximum of
   the input and the unread window operand; MLIR defines it as max(output, input), which
   the body built here computes.
+- `arith.remf`: MLIR's float remainder (C's fmod: the dividend's sign), which xDSL 0.74
+  lacks; defined here and added to xDSL's arith dialect, so it parses and prints as
+  upstream MLIR writes it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from xdsl.dialects import arith, memref
 from xdsl.dialects.builtin import AnyFloat, IndexType
 from xdsl.dialects.linalg.ops import PoolingNchwMaxOp, YieldOp
 from xdsl.ir import BlockArgument, Region, SSAValue
+from xdsl.irdl import irdl_op_definition, traits_def
+from xdsl.traits import Pure
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.mlir_lexer import MLIRLexer
@@ -132,7 +137,17 @@ def _pooling_max_body(cls, inputs: Sequence[SSAValue], outputs: Sequence[SSAValu
     return body
 
 
+@irdl_op_definition
+class RemFOp(arith.FloatingPointLikeBinaryOperation):
+    """The remainder of lhs / rhs with the sign of lhs (C's fmod)."""
+
+    name = "arith.remf"
+    traits = traits_def(Pure())
+
+
 def apply() -> None:
+    if RemFOp not in arith.Arith._operations:  # pyright: ignore[reportPrivateUsage]
+        arith.Arith._operations.append(RemFOp)  # pyright: ignore[reportPrivateUsage]
     MLIRLexer._unescaped_characters_regex = _LINEAR_STRING_LITERAL  # pyright: ignore[reportPrivateUsage]
     memref.DmaStartOp.print = _print_dma_start  # type: ignore[method-assign]
     memref.DmaStartOp.parse = classmethod(_parse_dma_start)  # type: ignore[method-assign, assignment]

@@ -93,7 +93,7 @@ def _c_target():
 
 
 class TilerOptMain(xDSLOptMain):
-    version_format = "tiler-opt (tiler " + version("tiler") + ") built on xdsl {xdsl_version}"
+    version_format = "tiler-opt (xdsl-tiler " + version("xdsl-tiler") + ") built on xdsl {xdsl_version}"
 
     def __init__(self, args: Sequence[str] | None = None):
         super().__init__(description="tiler-opt: the tiler's xDSL optimizer driver", args=args)

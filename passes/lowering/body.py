@@ -24,6 +24,11 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from tiler_passes.lowering.signless import is_unsigned
 
 
+def _compares_unsigned(t: Attribute) -> bool:
+    """Unsigned integers, and bools (i1: 0 and 1, not 0 and -1)."""
+    return is_unsigned(t) or (isinstance(t, IntegerType) and t.width.data == 1)
+
+
 class Body:
     """Appends ops to `block`; values are SSA values of scalar (or index) type. Unsigned
     integers take the unsigned forms of division, min, max, comparison and conversion."""
@@ -71,7 +76,7 @@ class Body:
     def _binary(self, a: SSAValue, b: SSAValue, float_op, int_op, unsigned_op=None) -> SSAValue:
         if isinstance(a.type, AnyFloat):
             return self.emit(float_op(a, b))
-        if unsigned_op is not None and is_unsigned(a.type):
+        if unsigned_op is not None and _compares_unsigned(a.type):
             return self.emit(unsigned_op(a, b))
         return self.emit(int_op(a, b))
 
@@ -114,9 +119,20 @@ class Body:
     def cmp(self, a, b, predicate: str) -> SSAValue:
         """Integer/index comparison ("slt", "sge", "eq", ...; of unsigned integers, the
         unsigned predicate)."""
-        if is_unsigned(a.type) and predicate[0] == "s":
+        if _compares_unsigned(a.type) and predicate[0] == "s":
             predicate = "u" + predicate[1:]
         return self.emit(arith.CmpiOp(a, b, predicate))
+
+    def cmpf(self, a, b, predicate: str) -> SSAValue:
+        """Float comparison ("olt", "ogt", "oeq", ...: false when either is NaN)."""
+        return self.emit(arith.CmpfOp(a, b, predicate))
+
+    def less_than(self, a, b) -> SSAValue:
+        """a < b for floats (false at NaN) and integers alike."""
+        return self.cmpf(a, b, "olt") if isinstance(a.type, AnyFloat) else self.cmp(a, b, "slt")
+
+    def greater_than(self, a, b) -> SSAValue:
+        return self.cmpf(a, b, "ogt") if isinstance(a.type, AnyFloat) else self.cmp(a, b, "sgt")
 
     def and_(self, a, b):
         return self.emit(arith.AndIOp(a, b))

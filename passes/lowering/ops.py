@@ -22,6 +22,7 @@ from xdsl.dialects import arith, math, scf
 from xdsl.dialects.builtin import (
     AnyFloat,
     IndexType,
+    i1,
 )
 from xdsl.ir import SSAValue
 
@@ -64,6 +65,7 @@ from tiler_dialect.ops.deeploy import (
     IntegerNoNormOp,
     RequantShiftOp,
 )
+from tiler_dialect.ops.reduction import ReduceL1Op, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceSumSquareOp
 from tiler_dialect.ops.qlinear import (
     QLinearAddOp,
     QLinearMulOp,
@@ -71,6 +73,8 @@ from tiler_dialect.ops.qlinear import (
 )
 from tiler_dialect.tiling import IterKind, TilingDescription
 from tiler_passes.lowering import deeploy, integer
+from tiler_passes.lowering.activations import FORMULAS as ACTIVATION_FORMULAS, abs_of as _abs_of
+from tiler_passes.lowering.logic import FORMULAS as LOGIC_FORMULAS
 from tiler_passes.lowering.body import Body
 from tiler_passes.lowering.named import named_op
 from tiler_passes.lowering.structured import Access, Element, Emitter, constant_of, fill, generic
@@ -78,10 +82,20 @@ from tiler_passes.lowering.tile import LoweringError, Tile, input_access, reduce
 from tiler_passes.lowering.steps import INTEGER_STEPS, STEPS
 
 
+COMBINERS: dict[str, tuple[float, Callable[[Body, SSAValue, SSAValue], SSAValue]]] = {
+    "add": (0.0, Body.add),
+    "mul": (1.0, Body.mul),
+    "max": (float("-inf"), Body.max),
+    "min": (float("inf"), Body.min),
+}
+"""How a reduction accumulates: its identity (an integer type's bound for the infinities)
+and its operation."""
+
+
 @dataclass(frozen=True)
 class Lowering:
     formula: Callable[[TilerOp, Element, "Tile"], SSAValue]
-    combiner: str | None = None  # "add" or "max": a reduction
+    combiner: str | None = None  # a reduction: one of COMBINERS
     init: Callable[[TilerOp, Element, "Tile"], SSAValue] | None = None
     reduction_inputs: tuple[int, ...] | None = None
     """The inputs the reduction's body reads; by default those that depend on the
@@ -148,10 +162,7 @@ def lower_compute(op: TilerOp) -> Emitter:
 
     def reduce(e: Element) -> list[SSAValue]:
         contribution = lowering.formula(op, e, tile)
-        current = e.out[0]
-        if lowering.combiner == "add":
-            return [e.b.add(current, contribution)]
-        return [e.b.max(current, contribution)]
+        return [COMBINERS[lowering.combiner][1](e.b, e.out[0], contribution)]
 
     named = named_op(op, [inputs[i] for i in dependent], out)
     if named is not None:
@@ -164,7 +175,7 @@ def lower_compute(op: TilerOp) -> Emitter:
 def _initialise(emitter: Emitter, tile: Tile, lowering: Lowering, inputs, accesses, out: SSAValue) -> None:
     element_type = out.type.element_type  # type: ignore[attr-defined]
     if lowering.init is None or not inputs:
-        identity = 0.0 if lowering.combiner == "add" else float("-inf")
+        identity = COMBINERS[lowering.combiner][0]
         fill(emitter, constant_of(emitter, identity, element_type), out)
         return
     parallel = [i for i in tile.kept if tile.desc.dims[i].kind == IterKind.PARALLEL]
@@ -330,6 +341,20 @@ def _global_count(op: TilerOp) -> int:
     return pymath.prod(op.input_shapes[0][2:])
 
 
+def _cast(op: CastOp, e: Element, tile: Tile) -> SSAValue:
+    """numpy's astype: to bool by comparing with zero (NaN is true), from bool as 0 or 1."""
+    b, x, target = e.b, e.values[0], op.to
+    if target == i1:
+        if isinstance(x.type, AnyFloat):
+            return b.cmpf(x, b.const(0.0, x.type), "une")
+        return b.cmp(x, b.const(0, x.type), "ne")
+    if x.type == i1:
+        if isinstance(target, AnyFloat):
+            return b.emit(arith.UIToFPOp(x, target))
+        return b.emit(arith.ExtUIOp(x, target))
+    return b.convert(x, target)
+
+
 def _batch_norm(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b = e.b
     x, scale, bias, mean, var = (b.wide(v) for v in e.values)
@@ -372,10 +397,17 @@ LOWERINGS: dict[type[TilerOp], Lowering] = {
     QLinearMulOp: Lowering(integer.qlinear_mul),
     RequantizeLinearOp: Lowering(integer.requantize_linear),
     ReduceSumOp: Lowering(_copy, "add"),
-    CastOp: Lowering(lambda op, e, tile: e.b.convert(e.values[0], op.to)),
+    ReduceMaxOp: Lowering(_copy, "max"),
+    ReduceMinOp: Lowering(_copy, "min"),
+    ReduceProdOp: Lowering(_copy, "mul"),
+    ReduceL1Op: Lowering(lambda op, e, tile: _abs_of(e.b, _x(e)), "add"),
+    ReduceSumSquareOp: Lowering(lambda op, e, tile: e.b.mul(_x(e), _x(e)), "add"),
+    CastOp: Lowering(_cast),
     RequantShiftOp: Lowering(deeploy.requant_shift),
     IntegerHardswishOp: Lowering(deeploy.hardswish),
     IntegerNoNormOp: Lowering(deeploy.no_norm),
+    **{op_class: Lowering(formula) for op_class, formula in ACTIVATION_FORMULAS.items()},
+    **{op_class: Lowering(formula) for op_class, formula in LOGIC_FORMULAS.items()},
 }
 """QLinearConv and QLinearMatMul have steps of their own (_lower_qlinear_contraction)."""
 

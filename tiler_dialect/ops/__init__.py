@@ -1,6 +1,30 @@
 """The tiler dialect's compute ops, one module per family."""
 
 from tiler_dialect.naming import NAME_ATTR
+from tiler_dialect.ops.activations import (
+    ACTIVATION_OPS,
+    AbsOp,
+    CeilOp,
+    CeluOp,
+    CosOp,
+    EluOp,
+    ErfOp,
+    ExpOp,
+    FloorOp,
+    LeakyReluOp,
+    LogOp,
+    MishOp,
+    NegOp,
+    ReciprocalOp,
+    RoundOp,
+    SeluOp,
+    ShrinkOp,
+    SignOp,
+    SinOp,
+    SoftplusOp,
+    SoftsignOp,
+    ThresholdedReluOp,
+)
 from tiler_dialect.ops.base import TilerOp
 from tiler_dialect.ops.dtypes import element_dtype, shaped_bytes
 from tiler_dialect.ops.contraction import GemmOp, MatMulOp
@@ -29,6 +53,32 @@ from tiler_dialect.ops.elementwise import (
     SubOp,
     TanhOp,
 )
+from tiler_dialect.ops.logic import (
+    LOGIC_OPS,
+    AndOp,
+    BitShiftOp,
+    BitwiseAndOp,
+    BitwiseNotOp,
+    BitwiseOrOp,
+    BitwiseXorOp,
+    EqualOp,
+    GreaterOp,
+    GreaterOrEqualOp,
+    IsInfOp,
+    IsNaNOp,
+    LessOp,
+    LessOrEqualOp,
+    MaxOp,
+    MeanOp,
+    MinOp,
+    ModOp,
+    NotOp,
+    OrOp,
+    PReluOp,
+    SumOp,
+    WhereOp,
+    XorOp,
+)
 from tiler_dialect.ops.normalization import BatchNormOp, LayerNormOp, SoftmaxOp
 from tiler_dialect.ops.deeploy import (
     IntegerHardswishOp,
@@ -48,6 +98,14 @@ from tiler_dialect.ops.qlinear import (
     RequantizeLinearOp,
 )
 from tiler_dialect.ops.quantization import DequantizeLinearOp, QuantizeLinearOp
+from tiler_dialect.ops.reduction import (
+    REDUCTION_OPS,
+    ReduceL1Op,
+    ReduceMaxOp,
+    ReduceMinOp,
+    ReduceProdOp,
+    ReduceSumSquareOp,
+)
 from tiler_dialect.ops.spatial import AveragePoolOp, ConvOp, GlobalAveragePoolOp, MaxPoolOp
 
 ALL_OPS: tuple[type[TilerOp], ...] = (
@@ -99,6 +157,9 @@ ALL_OPS: tuple[type[TilerOp], ...] = (
     QLinearGlobalAveragePoolOp,
     QLinearSoftmaxOp,
     RequantizeLinearOp,
+    *ACTIVATION_OPS,
+    *LOGIC_OPS,
+    *REDUCTION_OPS,
 )
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS", "NAME_ATTR", "TilerOp", "element_dtype", "shaped_bytes"]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 from xdsl.dialects.builtin import (
     AnyFloat,
+    AnyFloatConstr,
     f32,
     f64,
     Float32Type,
@@ -19,7 +20,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
 )
 from xdsl.ir import Attribute
-from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
+from xdsl.irdl import base, irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import TilerOp
@@ -161,21 +162,23 @@ class ClipOp(UnaryOp):
 
 @irdl_op_definition
 class CastOp(UnaryOp):
-    """Conversion of integers to the integer type `to` (wrapping when it narrows, as
-    ONNX Cast and C do)."""
+    """Conversion to the element type `to`, as numpy's astype (ONNX Cast, C): integers
+    wrap when they narrow, floats round to the nearest, floats become integers by
+    truncation toward zero, and anything becomes a bool (i1) by comparing with zero."""
 
     name = "tiler.cast"
 
-    to = prop_def(IntegerType)
+    to = prop_def(base(IntegerType) | AnyFloatConstr)
 
     def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
-        source, target = element_types[0], self.to
-        if not isinstance(source, IntegerType) or not isinstance(target, IntegerType):
-            raise VerifyException(f"tiler.cast converts integers to integers, got {source} to {target}")
-        return target
+        source = element_types[0]
+        if not isinstance(source, IntegerType | AnyFloat):
+            raise VerifyException(f"tiler.cast converts numbers, got {source}")
+        return self.to
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        return x.astype(element_dtype(self.to))
+        with np.errstate(invalid="ignore", over="ignore"):
+            return x.astype(element_dtype(self.to))
 
 
 # -- binary -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.ir.affine import AffineBinaryOpExpr, AffineBinaryOpKind, AffineConstantExpr, AffineDimExpr, AffineExpr, AffineSymExpr
 
+from tiler_dialect.xdsl_fixes import RemFOp
 from tiler_tools.c_target.spelling import (
     Buffer,
     CTargetError,
@@ -252,6 +253,12 @@ def _fma(e: CEmitter, op) -> None:
     suffix = "" if isinstance(op.result.type, Float64Type) else "f"
     a, b, c = (e.value(v) for v in op.operands)
     e.define(op.result, f"fma{suffix}({a}, {b}, {c})")
+
+
+@handles(RemFOp)
+def _remf(e: CEmitter, op) -> None:
+    suffix = "" if isinstance(op.result.type, Float64Type) else "f"
+    e.define(op.result, f"fmod{suffix}({e.value(op.lhs)}, {e.value(op.rhs)})")
 
 
 @handles(math.PowFOp)

@@ -137,7 +137,7 @@ def run(built: Built, inputs: dict[str, np.ndarray], repeat: int = 1) -> tuple[d
     for i, spec in enumerate(built.io["inputs"]):
         if spec["name"] not in inputs:
             raise CRunError(f"no input {spec['name']!r} (given: {', '.join(inputs) or 'none'})")
-        value = np.ascontiguousarray(np.asarray(inputs[spec["name"]]).astype(spec["dtype"], copy=False))
+        value = np.asarray(inputs[spec["name"]], dtype=spec["dtype"], order="C")  # (ascontiguousarray makes scalars 1-d)
         if list(value.shape) != list(spec["shape"]):
             raise CRunError(f"input {spec['name']}: shape {list(value.shape)}, the program takes {spec['shape']}")
         path = built.workdir / f"in{i}.bin"

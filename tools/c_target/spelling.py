@@ -73,6 +73,8 @@ def numpy_dtype(t: Attribute) -> str:
     if isinstance(t, Float64Type):
         return "float64"
     if isinstance(t, IntegerType):
+        if t.width.data == 1:
+            return "bool"
         return f"{'uint' if t.signedness.data.name == 'UNSIGNED' else 'int'}{t.width.data}"
     raise CTargetError(f"no numpy type for {t}")
 

@@ -17,6 +17,7 @@ from xdsl.dialects.builtin import IndexType
 from xdsl.interpreter import Interpreter, impl, register_impls
 from xdsl.ir import Attribute, Operation
 
+from tiler_dialect.xdsl_fixes import RemFOp
 from tiler_dialect.ops import element_dtype
 from tiler_tools.executor.errors import ExecutionError
 from tiler_tools.executor.memory import IndexArithFunctions
@@ -131,6 +132,11 @@ KERNELS: dict[type[Operation], Kernel] = {
     math.AbsFOp: lambda op, a: np.abs(a),
     math.LogOp: lambda op, a: np.log(a),
     math.RoundEvenOp: lambda op, a: np.rint(a),
+    RemFOp: lambda op, a, b: np.fmod(a, b),
+    math.FloorOp: lambda op, a: np.floor(a),
+    math.CeilOp: lambda op, a: np.ceil(a),
+    math.SinOp: lambda op, a: np.sin(a),
+    math.CosOp: lambda op, a: np.cos(a),
     math.FmaOp: lambda op, a, b, c: _fma(a, b, c),
 }
 

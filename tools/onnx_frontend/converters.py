@@ -13,6 +13,7 @@ from tiler_dialect.ops import (
     AddOp,
     AveragePoolOp,
     BatchNormOp,
+    CastOp,
     ClipOp,
     ConcatOp,
     ConvOp,
@@ -28,7 +29,11 @@ from tiler_dialect.ops import (
     MulOp,
     PadOp,
     PowOp,
+    ReduceMaxOp,
     ReduceMeanOp,
+    ReduceMinOp,
+    ReduceProdOp,
+    ReduceSumOp,
     ReluOp,
     SigmoidOp,
     SliceOp,
@@ -38,8 +43,59 @@ from tiler_dialect.ops import (
     TanhOp,
     TransposeOp,
 )
+from tiler_dialect.ops.activations import (
+    AbsOp,
+    CeilOp,
+    CeluOp,
+    CosOp,
+    EluOp,
+    ErfOp,
+    ExpOp,
+    FloorOp,
+    LeakyReluOp,
+    LogOp,
+    MishOp,
+    NegOp,
+    ReciprocalOp,
+    RoundOp,
+    SeluOp,
+    ShrinkOp,
+    SignOp,
+    SinOp,
+    SoftplusOp,
+    SoftsignOp,
+    ThresholdedReluOp,
+)
+from tiler_dialect.ops.base import TilerOp
+from tiler_dialect.ops.reduction import ReduceL1Op, ReduceSumSquareOp
+from tiler_dialect.ops.logic import (
+    AndOp,
+    BitShiftOp,
+    BitwiseAndOp,
+    BitwiseNotOp,
+    BitwiseOrOp,
+    BitwiseXorOp,
+    EqualOp,
+    GreaterOp,
+    GreaterOrEqualOp,
+    IsInfOp,
+    IsNaNOp,
+    LessOp,
+    LessOrEqualOp,
+    MaxOp,
+    MeanOp,
+    MinOp,
+    ModOp,
+    NotOp,
+    OrOp,
+    PReluOp,
+    SumOp,
+    WhereOp,
+    XorOp,
+)
 from tiler_dialect.ops.properties import bool_attr, int_attr, ints_attr
 from tiler_dialect.ops.data_movement import PAD_MODES
+from tiler_tools.onnx_frontend.dtypes import mlir_element_type, numpy_dtype_of_onnx
 from tiler_tools.onnx_frontend.errors import MalformedModel
 from tiler_tools.onnx_frontend.node import Const, Converter, Node, Value, value_dtype, value_shape
 from xdsl.dialects.builtin import StringAttr
@@ -80,11 +136,120 @@ def _unary(n: Node) -> Sequence[Value]:
     return [n.emit(_UNARY[n.proto.op_type], [n.input(0)])]
 
 
+_ACTIVATIONS: dict[str, tuple[type[TilerOp], tuple[str, ...]]] = {
+    "Exp": (ExpOp, ()),
+    "Log": (LogOp, ()),
+    "Neg": (NegOp, ()),
+    "Abs": (AbsOp, ()),
+    "Sign": (SignOp, ()),
+    "Reciprocal": (ReciprocalOp, ()),
+    "Erf": (ErfOp, ()),
+    "Floor": (FloorOp, ()),
+    "Ceil": (CeilOp, ()),
+    "Round": (RoundOp, ()),
+    "Sin": (SinOp, ()),
+    "Cos": (CosOp, ()),
+    "LeakyRelu": (LeakyReluOp, ("alpha",)),
+    "Elu": (EluOp, ("alpha",)),
+    "Selu": (SeluOp, ("alpha", "gamma")),
+    "Celu": (CeluOp, ("alpha",)),
+    "Softplus": (SoftplusOp, ()),
+    "Softsign": (SoftsignOp, ()),
+    "Mish": (MishOp, ()),
+    "ThresholdedRelu": (ThresholdedReluOp, ("alpha",)),
+    "Shrink": (ShrinkOp, ("bias", "lambd")),
+}
+"""ONNX op -> the tiler op and the float attributes it takes (the others keep ONNX's
+defaults, which the op's definition holds)."""
+
+
+@converter(*_ACTIVATIONS)
+def _activation(n: Node) -> Sequence[Value]:
+    op_class, attributes = _ACTIVATIONS[n.proto.op_type]
+    return [n.emit(op_class, [n.input(0)], n.given_floats(*attributes))]
+
+
 @converter(*_BINARY)
 def _binary(n: Node) -> Sequence[Value]:
     if "axis" in n.attrs:
         raise n.fail("legacy broadcasting along 'axis' (opset < 7) is not supported")
     return [n.emit(_BINARY[n.proto.op_type], [n.input(0), n.input(1)])]
+
+
+@converter("Max", "Min", "Sum", "Mean")
+def _variadic(n: Node) -> Sequence[Value]:
+    op_class = {"Max": MaxOp, "Min": MinOp, "Sum": SumOp, "Mean": MeanOp}[n.proto.op_type]
+    return [n.emit(op_class, n.inputs())]
+
+
+_BOOLEAN_BINARY = {
+    "Equal": EqualOp,
+    "Less": LessOp,
+    "LessOrEqual": LessOrEqualOp,
+    "Greater": GreaterOp,
+    "GreaterOrEqual": GreaterOrEqualOp,
+    "And": AndOp,
+    "Or": OrOp,
+    "Xor": XorOp,
+    "BitwiseAnd": BitwiseAndOp,
+    "BitwiseOr": BitwiseOrOp,
+    "BitwiseXor": BitwiseXorOp,
+    "PRelu": PReluOp,
+}
+
+
+@converter(*_BOOLEAN_BINARY)
+def _logic_binary(n: Node) -> Sequence[Value]:
+    if "broadcast" in n.attrs or "axis" in n.attrs:
+        raise n.fail("legacy broadcasting along 'axis' (opset < 7) is not supported")
+    return [n.emit(_BOOLEAN_BINARY[n.proto.op_type], [n.input(0), n.input(1)])]
+
+
+@converter("Not", "BitwiseNot", "IsNaN")
+def _logic_unary(n: Node) -> Sequence[Value]:
+    op_class = {"Not": NotOp, "BitwiseNot": BitwiseNotOp, "IsNaN": IsNaNOp}[n.proto.op_type]
+    return [n.emit(op_class, [n.input(0)])]
+
+
+@converter("IsInf")
+def _is_inf(n: Node) -> Sequence[Value]:
+    return [n.emit(IsInfOp, [n.input(0)], n.given_bools("detect_positive", "detect_negative"))]
+
+
+@converter("Mod")
+def _mod(n: Node) -> Sequence[Value]:
+    return [n.emit(ModOp, [n.input(0), n.input(1)], n.given_bools("fmod"))]
+
+
+@converter("BitShift")
+def _bit_shift(n: Node) -> Sequence[Value]:
+    direction = n.attr("direction", "")
+    if direction not in ("LEFT", "RIGHT"):
+        raise MalformedModel(f"{n.label}: direction must be 'LEFT' or 'RIGHT', got '{direction}'")
+    return [n.emit(BitShiftOp, [n.input(0), n.input(1)], {"left": bool_attr(direction == "LEFT")})]
+
+
+@converter("Where")
+def _where(n: Node) -> Sequence[Value]:
+    return [n.emit(WhereOp, [n.input(0), n.input(1), n.input(2)])]
+
+
+def _cast_to(n: Node, target: np.dtype) -> Sequence[Value]:
+    if target == value_dtype(n.input(0)):
+        return [n.input(0)]
+    return [n.emit(CastOp, [n.input(0)], {"to": mlir_element_type(target, "the target type")})]
+
+
+@converter("Cast")
+def _cast(n: Node) -> Sequence[Value]:
+    if "to" not in n.attrs:
+        raise MalformedModel(f"{n.label}: attribute 'to' is required")
+    return _cast_to(n, numpy_dtype_of_onnx(int(n.attr("to", 0)), "the target type 'to'"))  # type: ignore[arg-type]
+
+
+@converter("CastLike", static=(1,))  # only its element type is read: a constant serves
+def _cast_like(n: Node) -> Sequence[Value]:
+    return _cast_to(n, value_dtype(n.input(1)))
 
 
 @converter("HardSigmoid")
@@ -330,6 +495,47 @@ def _slice(n: Node) -> Sequence[Value]:
     return [n.emit(SliceOp, [n.input(0)], props)]
 
 
+@converter("Split", static=(1,))
+def _split(n: Node) -> Sequence[Value]:
+    """Each output a slice of the input along `axis`: the sizes `split` gives, else
+    num_outputs parts of ceil(size / num_outputs) (the last one smaller), else equal parts."""
+    shape = n.shape(0)
+    r = len(shape)
+    axis = _axis(n, int(n.attr("axis", 0)), r)  # type: ignore[arg-type]
+    size, count = shape[axis], len(n.proto.output)
+    if n.opset < 13:
+        sizes = _ints(n.attr("split")) if "split" in n.attrs else None
+    else:
+        sizes = _ints(n.const_input(1, "split")) if n.has_input(1) else None
+    if sizes is None:
+        parts = int(n.attr("num_outputs", count))  # type: ignore[arg-type]
+        if parts != count:
+            raise MalformedModel(f"{n.label}: num_outputs is {parts}, but the node has {count} outputs")
+        if "num_outputs" in n.attrs:
+            chunk = -(-size // parts)
+            sizes = [min(chunk, size - i * chunk) for i in range(parts)]
+        elif size % parts:
+            raise MalformedModel(f"{n.label}: axis {axis} of size {size} does not split into {parts} equal parts")
+        else:
+            sizes = [size // parts] * parts
+    if len(sizes) != count or sum(sizes) != size or any(s < 0 for s in sizes):
+        raise MalformedModel(f"{n.label}: split sizes {sizes} do not cut axis {axis} of size {size} into {count} outputs")
+    if any(s == 0 and n.output_used(i) for i, s in enumerate(sizes)):
+        raise n.fail(f"split sizes {sizes} make an empty output: empty tensors are not supported")
+    results: list[Value] = []
+    start = 0
+    for i, part in enumerate(sizes):
+        if part == 0:  # unused (checked above): a placeholder that nothing reads
+            results.append(Const(np.zeros([0 if d == axis else s for d, s in enumerate(shape)], value_dtype(n.input(0))), n.proto.output[i]))
+            continue
+        starts, ends = [0] * r, list(shape)
+        starts[axis], ends[axis] = start, start + part
+        props = {"starts": ints_attr(starts), "ends": ints_attr(ends), "steps": ints_attr([1] * r)}
+        results.append(n.input(0) if part == size else n.emit(SliceOp, [n.input(0)], props))
+        start += part
+    return results
+
+
 @converter("Pad", static=(1, 2, 3))
 def _pad(n: Node) -> Sequence[Value]:
     mode = n.attr("mode", "constant")
@@ -360,21 +566,57 @@ def _pad(n: Node) -> Sequence[Value]:
     return [n.emit(PadOp, [n.input(0)], props)]
 
 
-@converter("ReduceMean", static=(1,))
-def _reduce_mean(n: Node) -> Sequence[Value]:
+def _reduction(n: Node, axes_input_from: int = 18) -> tuple[list[int], bool] | None:
+    """The axes (sorted, non-negative) and keepdims of a reduction node, or None when it
+    is a no-op (no axes and noop_with_empty_axes). Its axes are an attribute before
+    opset `axes_input_from`, an input from then on; none means all."""
     r = len(n.shape(0))
     keep = bool(n.attr("keepdims", 1))
-    if n.opset < 18:
+    if n.opset < axes_input_from:
         axes = _ints(n.attr("axes")) if "axes" in n.attrs else []
     else:
         axes = _ints(n.const_input(1, "axes")) if n.has_input(1) else []
         if not axes and n.attr("noop_with_empty_axes", 0):
-            return [n.input(0)]
-    axes = sorted({_axis(n, a, r) for a in axes}) if axes else list(range(r))
-    if r == 0:
-        return [n.input(0)]
-    props = {"axes": ints_attr(axes), "keepdims": bool_attr(keep)}
-    return [n.emit(ReduceMeanOp, [n.input(0)], props)]
+            return None
+    return (sorted({_axis(n, a, r) for a in axes}) if axes else list(range(r))), keep
+
+
+def _reduce(n: Node, op_class: type[TilerOp], x: Value, axes: list[int], keep: bool) -> Value:
+    if not n.shape(0):  # a scalar: reduce it as a one-element vector
+        return n.emit(op_class, [n.emit_view(x, [1])], {"axes": ints_attr([0]), "keepdims": bool_attr(False)})
+    return n.emit(op_class, [x], {"axes": ints_attr(axes), "keepdims": bool_attr(keep)})
+
+
+_REDUCTIONS = {
+    "ReduceMean": ReduceMeanOp,
+    "ReduceSum": ReduceSumOp,
+    "ReduceMax": ReduceMaxOp,
+    "ReduceMin": ReduceMinOp,
+    "ReduceProd": ReduceProdOp,
+    "ReduceL1": ReduceL1Op,
+    "ReduceSumSquare": ReduceSumSquareOp,
+}
+
+
+@converter(*_REDUCTIONS, "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", static=(1,))
+def _reduction_op(n: Node) -> Sequence[Value]:
+    op_type = n.proto.op_type
+    found = _reduction(n, 13 if op_type == "ReduceSum" else 18)
+    x = n.input(0)
+    if found is None:
+        return [x]
+    axes, keep = found
+    if op_type in _REDUCTIONS:
+        return [_reduce(n, _REDUCTIONS[op_type], x, axes, keep)]
+    if op_type == "ReduceL2":  # sqrt(sum(x^2)), ONNX's reference order
+        return [n.emit(SqrtOp, [_reduce(n, ReduceSumSquareOp, x, axes, keep)])]
+    if op_type == "ReduceLogSum":
+        return [n.emit(LogOp, [_reduce(n, ReduceSumOp, x, axes, keep)])]
+    # log-sum-exp, shifted by the maximum so that exp cannot overflow
+    peak = _reduce(n, ReduceMaxOp, x, axes, True)
+    total = _reduce(n, ReduceSumOp, n.emit(ExpOp, [n.emit(SubOp, [n.emit_view(x, n.shape(0) or [1]), peak])]), axes, keep)
+    shape = value_shape(total)
+    return [n.emit(AddOp, [n.emit(LogOp, [total]), n.emit_view(peak, shape)])]
 
 
 # -- views and no-ops -------------------------------------------------------------------

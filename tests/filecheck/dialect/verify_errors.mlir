@@ -303,11 +303,11 @@ builtin.module {
 
 builtin.module {
   func.func @f(%x: tensor<1x4x8x8xf32, #tiler.mem<"L2">>) {
-    %y = tiler.cast %x {to = i32} : (tensor<1x4x8x8xf32, #tiler.mem<"L2">>) -> tensor<1x4x8x8xi32, #tiler.mem<"L2">>
+    %y = tiler.cast %x {to = i32} : (tensor<1x4x8x8xf32, #tiler.mem<"L2">>) -> tensor<1x4x8x8xf32, #tiler.mem<"L2">>
     func.return
   }
 }
-// CHECK: Operation does not verify: tiler.cast converts integers to integers, got f32 to i32
+// CHECK: Operation does not verify: result element type f32 does not match the inferred i32
 
 // -----
 
@@ -318,3 +318,33 @@ builtin.module {
   }
 }
 // CHECK: Operation does not verify: rounding must be one of toward_zero, half_up, half_away, got "up"
+
+// -----
+
+builtin.module {
+  func.func @bad_where(%c: tensor<3xf32, #tiler.mem<"L2">>, %x: tensor<3xf32, #tiler.mem<"L2">>) {
+    %w = tiler.where %c, %x, %x : (tensor<3xf32, #tiler.mem<"L2">>, tensor<3xf32, #tiler.mem<"L2">>, tensor<3xf32, #tiler.mem<"L2">>) -> tensor<3xf32, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: the condition must be bool (i1), got f32
+
+// -----
+
+builtin.module {
+  func.func @bad_and(%x: tensor<3xi8, #tiler.mem<"L2">>) {
+    %a = tiler.and %x, %x : (tensor<3xi8, #tiler.mem<"L2">>, tensor<3xi8, #tiler.mem<"L2">>) -> tensor<3xi8, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: tiler.and is defined on bool (i1) tensors, got i8
+
+// -----
+
+builtin.module {
+  func.func @bad_shift(%x: tensor<3xf32, #tiler.mem<"L2">>) {
+    %s = tiler.bit_shift %x, %x {left = true} : (tensor<3xf32, #tiler.mem<"L2">>, tensor<3xf32, #tiler.mem<"L2">>) -> tensor<3xf32, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: tiler.bit_shift is defined on integer tensors, got f32
