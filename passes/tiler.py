@@ -111,8 +111,8 @@ class Tiler:
         try:
             return kind(**{option: getattr(self, attribute) for option, attribute in names.items()})
         except OptionError as e:
-            attribute = names.get(e.option) if e.option is not None else None
-            raise error(e.naming(attribute) if attribute else str(e)) from None  # the attribute the user set
+            attribute = names.get(e.option or "")  # the attribute the user set
+            raise error(e.naming(attribute) if attribute else str(e)) from None
 
     @property
     def worstCaseBufferSize(self) -> dict[str, int]:

@@ -12,8 +12,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from conftest import FLOAT_MODELS as MODELS
+from conformance_cases import RUNNABLE as CONFORMANCE_RUNNABLE
+from conformance_cases import bind_static_inputs, conformance_ops
 from conftest import run_tool, shared_path
 from quantized_graphs import GRAPHS as QUANTIZED_GRAPHS
 from deeploy_graphs import GRAPHS as DEEPLOY_GRAPHS
@@ -299,8 +302,6 @@ def test_tiler_run_of_c_without_inputs_uses_the_same_seeded_inputs(tmp_path):
 
 def _c_typed(case) -> bool:
     """All of the case's tensors have a C type (no float16)."""
-    import onnx
-
     types = [v.type.tensor_type.elem_type for v in (*case.model.graph.input, *case.model.graph.output)]
     return onnx.TensorProto.FLOAT16 not in types
 
@@ -308,18 +309,12 @@ def _c_typed(case) -> bool:
 def _one_case_per_op() -> list[str]:
     """For each tiler op kind the conformance cases import to, the first case (of C
     types) that has it: every op's lowering and C statements, once."""
-    from conformance_cases import conformance_ops
-
     cases: dict[str, str] = {}
     by_name = {c.name: c for c in CONFORMANCE_RUNNABLE}
     for case_name, op in conformance_ops():
         if op.name not in cases and _c_typed(by_name[case_name]):
             cases[op.name] = case_name
     return sorted(set(cases.values()))
-
-
-from conformance_cases import RUNNABLE as CONFORMANCE_RUNNABLE  # noqa: E402
-from conformance_cases import bind_static_inputs  # noqa: E402
 
 C_CONFORMANCE = _one_case_per_op()
 

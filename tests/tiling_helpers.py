@@ -98,7 +98,7 @@ def tile_or_infeasible(module: ModuleOp, double: bool) -> TilingSolution | None:
 # -- budgets that force tiles ---------------------------------------------------------
 
 
-def footprints(op, alignment: int = 4) -> tuple[int, int, bool]:
+def footprints(op: TilerOp, alignment: int = 4) -> tuple[int, int, bool]:
     """(bytes as one tile, bytes at its smallest tiles, has a dim that can split)."""
     p = problem_of(op, op.name, MemoryHierarchy.default())
     whole = [d.size for d in p.desc.dims]

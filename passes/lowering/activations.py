@@ -42,7 +42,8 @@ def _math(op_class):
     return lambda op, e, tile: e.b.unary(op_class, e.values[0])
 
 
-def _alpha(op: TilerOp, name: str, x: SSAValue, b: Body) -> SSAValue:
+def _prop(op: TilerOp, name: str, x: SSAValue, b: Body) -> SSAValue:
+    """The op's float property `name` as a constant of x's type."""
     return b.const(getattr(op, name).value.data, x.type)
 
 
@@ -71,7 +72,7 @@ def _erf(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
 
 def _leaky_relu(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b, x = e.b, e.values[0]
-    return b.select(b.less_than(x, b.const(0, x.type)), b.mul(x, _alpha(op, "alpha", x, b)), x)
+    return b.select(b.less_than(x, b.const(0, x.type)), b.mul(x, _prop(op, "alpha", x, b)), x)
 
 
 def _expm1_times(b: Body, x: SSAValue, factor: SSAValue) -> SSAValue:
@@ -80,19 +81,19 @@ def _expm1_times(b: Body, x: SSAValue, factor: SSAValue) -> SSAValue:
 
 def _elu(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b, x = e.b, e.values[0]
-    return b.select(b.less_than(x, b.const(0, x.type)), _expm1_times(b, x, _alpha(op, "alpha", x, b)), x)
+    return b.select(b.less_than(x, b.const(0, x.type)), _expm1_times(b, x, _prop(op, "alpha", x, b)), x)
 
 
 def _selu(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b, x = e.b, e.values[0]
-    alpha, gamma = _alpha(op, "alpha", x, b), _alpha(op, "gamma", x, b)
+    alpha, gamma = _prop(op, "alpha", x, b), _prop(op, "gamma", x, b)
     negative = b.mul(b.sub(b.mul(b.exp(x), alpha), alpha), gamma)
     return b.select(b.greater_than(x, b.const(0, x.type)), b.mul(x, gamma), negative)
 
 
 def _celu(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b, x = e.b, e.values[0]
-    alpha, zero = _alpha(op, "alpha", x, b), b.const(0, x.type)
+    alpha, zero = _prop(op, "alpha", x, b), b.const(0, x.type)
     return b.add(b.max(zero, x), b.min(zero, _expm1_times(b, b.div(x, alpha), alpha)))
 
 
@@ -112,12 +113,12 @@ def _mish(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
 
 def _thresholded_relu(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b, x = e.b, e.values[0]
-    return b.select(b.greater_than(x, _alpha(op, "alpha", x, b)), x, b.const(0, x.type))
+    return b.select(b.greater_than(x, _prop(op, "alpha", x, b)), x, b.const(0, x.type))
 
 
 def _shrink(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b, x = e.b, e.values[0]
-    bias, lambd = _alpha(op, "bias", x, b), _alpha(op, "lambd", x, b)
+    bias, lambd = _prop(op, "bias", x, b), _prop(op, "lambd", x, b)
     above = b.select(b.greater_than(x, lambd), b.sub(x, bias), b.const(0, x.type))
     return b.select(b.less_than(x, b.neg(lambd)), b.add(x, bias), above)
 

@@ -18,6 +18,7 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     IntegerType,
     f64,
+    i1,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
@@ -25,7 +26,8 @@ from tiler_passes.lowering.signless import is_unsigned
 
 
 def _compares_unsigned(t: Attribute) -> bool:
-    """Unsigned integers, and bools (i1: 0 and 1, not 0 and -1)."""
+    """Unsigned integers, and bools (i1: 0 and 1, not 0 and -1): they compare, take
+    maxima and widen as unsigned."""
     return is_unsigned(t) or (isinstance(t, IntegerType) and t.width.data == 1)
 
 
@@ -149,10 +151,16 @@ class Body:
         return self.emit(math.SqrtOp(a))
 
     def convert(self, a: SSAValue, t: Attribute) -> SSAValue:
-        """A value of another scalar type: float widths, int <-> float, index <-> int."""
+        """A value of another scalar type: float widths, int <-> float, index <-> int, as
+        numpy's astype; to a bool (i1) by comparing with zero (NaN is true), from a bool
+        as 0 or 1."""
         s = a.type
         if s == t:
             return a
+        if t == i1 and not isinstance(s, IndexType):
+            if isinstance(s, AnyFloat):
+                return self.cmpf(a, self.const(0.0, s), "une")
+            return self.cmp(a, self.const(0, s), "ne")
         if isinstance(s, IndexType):
             if isinstance(t, IntegerType):
                 return self.emit(arith.IndexCastOp(a, t))
@@ -162,12 +170,12 @@ class Body:
                 return self.emit(arith.ExtFOp(a, t))
             return self.emit(arith.TruncFOp(a, t))
         if isinstance(s, IntegerType) and isinstance(t, AnyFloat):
-            return self.emit((arith.UIToFPOp if is_unsigned(s) else arith.SIToFPOp)(a, t))
+            return self.emit((arith.UIToFPOp if _compares_unsigned(s) else arith.SIToFPOp)(a, t))
         if isinstance(s, AnyFloat) and isinstance(t, IntegerType):
             return self.emit((arith.FPToUIOp if is_unsigned(t) else arith.FPToSIOp)(a, t))
         if isinstance(s, IntegerType) and isinstance(t, IntegerType):
             if s.width.data < t.width.data:
-                return self.emit((arith.ExtUIOp if is_unsigned(s) else arith.ExtSIOp)(a, t))
+                return self.emit((arith.ExtUIOp if _compares_unsigned(s) else arith.ExtSIOp)(a, t))
             if s.width.data == t.width.data:  # a change of signedness only: the same bits
                 return self.emit(arith.BitcastOp(a, t))
             return self.emit(arith.TruncIOp(a, t))

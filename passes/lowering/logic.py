@@ -126,22 +126,10 @@ def _invert(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     return b.emit(arith.XOrIOp(x, b.const(all_ones, t)))
 
 
-def _max(b: Body, x: SSAValue, y: SSAValue) -> SSAValue:
-    return b.max(x, y)
-
-
-def _min(b: Body, x: SSAValue, y: SSAValue) -> SSAValue:
-    return b.min(x, y)
-
-
-def _add(b: Body, x: SSAValue, y: SSAValue) -> SSAValue:
-    return b.add(x, y)
-
-
 FORMULAS = {
-    MaxOp: _fold(_max),
-    MinOp: _fold(_min),
-    SumOp: _fold(_add),
+    MaxOp: _fold(Body.max),
+    MinOp: _fold(Body.min),
+    SumOp: _fold(Body.add),
     MeanOp: _mean,
     ModOp: _mod,
     BitShiftOp: _bit_shift,

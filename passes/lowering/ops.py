@@ -22,7 +22,6 @@ from xdsl.dialects import arith, math, scf
 from xdsl.dialects.builtin import (
     AnyFloat,
     IndexType,
-    i1,
 )
 from xdsl.ir import SSAValue
 
@@ -341,20 +340,6 @@ def _global_count(op: TilerOp) -> int:
     return pymath.prod(op.input_shapes[0][2:])
 
 
-def _cast(op: CastOp, e: Element, tile: Tile) -> SSAValue:
-    """numpy's astype: to bool by comparing with zero (NaN is true), from bool as 0 or 1."""
-    b, x, target = e.b, e.values[0], op.to
-    if target == i1:
-        if isinstance(x.type, AnyFloat):
-            return b.cmpf(x, b.const(0.0, x.type), "une")
-        return b.cmp(x, b.const(0, x.type), "ne")
-    if x.type == i1:
-        if isinstance(target, AnyFloat):
-            return b.emit(arith.UIToFPOp(x, target))
-        return b.emit(arith.ExtUIOp(x, target))
-    return b.convert(x, target)
-
-
 def _batch_norm(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b = e.b
     x, scale, bias, mean, var = (b.wide(v) for v in e.values)
@@ -402,7 +387,7 @@ LOWERINGS: dict[type[TilerOp], Lowering] = {
     ReduceProdOp: Lowering(_copy, "mul"),
     ReduceL1Op: Lowering(lambda op, e, tile: _abs_of(e.b, _x(e)), "add"),
     ReduceSumSquareOp: Lowering(lambda op, e, tile: e.b.mul(_x(e), _x(e)), "add"),
-    CastOp: Lowering(_cast),
+    CastOp: Lowering(lambda op, e, tile: e.b.convert(e.values[0], op.to)),
     RequantShiftOp: Lowering(deeploy.requant_shift),
     IntegerHardswishOp: Lowering(deeploy.hardswish),
     IntegerNoNormOp: Lowering(deeploy.no_norm),

@@ -138,7 +138,8 @@ class CosOp(_FloatUnary):
 # -- activations --------------------------------------------------------------------------
 
 
-def _alpha(default: float):
+def _float_prop(default: float):
+    """An f32 property with its ONNX default."""
     return prop_def(FloatAttr[Float32Type], default_value=FloatAttr(default, f32))
 
 
@@ -147,7 +148,7 @@ class LeakyReluOp(_FloatUnary):
     """x where x >= 0, else alpha * x (ONNX default alpha 0.01)."""
 
     name = "tiler.leaky_relu"
-    alpha = _alpha(0.01)
+    alpha = _float_prop(0.01)
 
     def apply(self, x):
         return np.where(x < 0, x * x.dtype.type(self.alpha.value.data), x)
@@ -158,7 +159,7 @@ class EluOp(_FloatUnary):
     """x where x >= 0, else alpha * (exp(x) - 1) (ONNX default alpha 1)."""
 
     name = "tiler.elu"
-    alpha = _alpha(1.0)
+    alpha = _float_prop(1.0)
 
     def apply(self, x):
         one = x.dtype.type(1)
@@ -170,8 +171,8 @@ class SeluOp(_FloatUnary):
     """gamma * x where x > 0, else gamma * (alpha * exp(x) - alpha)."""
 
     name = "tiler.selu"
-    alpha = _alpha(1.67326319217681884765625)
-    gamma = _alpha(1.05070102214813232421875)
+    alpha = _float_prop(1.67326319217681884765625)
+    gamma = _float_prop(1.05070102214813232421875)
 
     def apply(self, x):
         t = x.dtype.type
@@ -184,7 +185,7 @@ class CeluOp(_FloatUnary):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (ONNX default alpha 1)."""
 
     name = "tiler.celu"
-    alpha = _alpha(1.0)
+    alpha = _float_prop(1.0)
 
     def apply(self, x):
         t = x.dtype.type
@@ -227,7 +228,7 @@ class ThresholdedReluOp(_FloatUnary):
     """x where x > alpha, else 0 (ONNX default alpha 1)."""
 
     name = "tiler.thresholded_relu"
-    alpha = _alpha(1.0)
+    alpha = _float_prop(1.0)
 
     def apply(self, x):
         return np.where(x > x.dtype.type(self.alpha.value.data), x, x.dtype.type(0))
@@ -238,8 +239,8 @@ class ShrinkOp(_FloatUnary):
     """x + bias where x < -lambd, x - bias where x > lambd, else 0."""
 
     name = "tiler.shrink"
-    bias = _alpha(0.0)
-    lambd = _alpha(0.5)
+    bias = _float_prop(0.0)
+    lambd = _float_prop(0.5)
 
     def apply(self, x):
         t = x.dtype.type
