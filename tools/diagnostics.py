@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
+import warnings
+from collections.abc import Iterator
 
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
 
@@ -107,6 +110,20 @@ def checked_type(convert, check):
             raise argparse.ArgumentTypeError(str(e)) from None
 
     return parse
+
+
+@contextlib.contextmanager
+def printed_warnings(tool: str) -> Iterator[None]:
+    """Within: warnings (e.g. the importer's ModelWarning) print as `tool: warning: message`
+    lines on stderr, like errors, without Python's file-and-line prefix."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{tool}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = show
+        yield
 
 
 def report(tool: str, e: BaseException) -> int:

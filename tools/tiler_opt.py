@@ -41,7 +41,7 @@ from tiler_passes.options import (
 )
 from tiler_passes.output_files import OutputFileError, OutputTransaction, output_transaction, protect_input
 from tiler_passes.set_memory_hierarchy import SetMemoryHierarchyPass
-from tiler_tools.diagnostics import UsageError, checked_type, format_error, report
+from tiler_tools.diagnostics import UsageError, checked_type, format_error, printed_warnings, report
 from tiler_tools.ir_input import parse_ir
 from tiler_tools.pipeline import check_pipeline, describe_tiler_passes
 
@@ -396,7 +396,8 @@ class TilerOptMain(xDSLOptMain):
 
 def main(argv: Sequence[str] | None = None) -> None:
     try:
-        TilerOptMain(argv).run()
+        with printed_warnings("tiler-opt"):
+            TilerOptMain(argv).run()
     except (Exception, ArgSpecParseError) as e:  # xDSL's pipeline-syntax error is a BaseException
         sys.exit(report("tiler-opt", e))
 

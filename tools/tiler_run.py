@@ -22,7 +22,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.universe import Universe
 
 from tiler_passes.output_files import output_transaction, protect_input, write_output
-from tiler_tools.diagnostics import UsageError, report
+from tiler_tools.diagnostics import UsageError, printed_warnings, report
 from tiler_tools.ir_input import parse_ir
 from tiler_tools.executor import ExecutionError, execute, signature
 from tiler_tools.tiler_opt import _input_shape
@@ -211,7 +211,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="generated C: the runtime copies at each wait, not at the start (a missing wait shows)")
     args = parser.parse_args(argv)
     try:
-        code = run(args)
+        with printed_warnings("tiler-run"):
+            code = run(args)
     except Exception as e:
         code = report("tiler-run", e)
     sys.exit(code)

@@ -29,6 +29,7 @@ from tiler_dialect.ops.activations import (
     SinOp,
     SoftplusOp,
     SoftsignOp,
+    SwishOp,
     ThresholdedReluOp,
 )
 from tiler_dialect.ops.base import TilerOp
@@ -111,6 +112,12 @@ def _mish(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     return b.mul(x, b.unary(math.TanhOp, _softplus_of(b, x)))
 
 
+def _swish(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
+    b, x = e.b, e.values[0]
+    one = b.const(1, x.type)
+    return b.mul(x, b.div(one, b.add(one, b.exp(b.neg(b.mul(x, _prop(op, "alpha", x, b)))))))
+
+
 def _thresholded_relu(op: TilerOp, e: Element, tile: Tile) -> SSAValue:
     b, x = e.b, e.values[0]
     return b.select(b.greater_than(x, _prop(op, "alpha", x, b)), x, b.const(0, x.type))
@@ -143,6 +150,7 @@ FORMULAS = {
     SoftplusOp: lambda op, e, tile: _softplus_of(e.b, e.values[0]),
     SoftsignOp: _softsign,
     MishOp: _mish,
+    SwishOp: _swish,
     ThresholdedReluOp: _thresholded_relu,
     ShrinkOp: _shrink,
 }

@@ -20,13 +20,16 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, SSAValue
 
 from tiler_dialect.ops import (
+    InstanceNormOp,
     LayerNormOp,
+    RMSNormOp,
     QLinearConvOp,
     QLinearMatMulOp,
     ReduceMeanOp,
     SoftmaxOp,
     TilerOp,
 )
+from tiler_dialect.ops.normalization import RowNormalization
 from tiler_dialect.ops.deeploy import (
     IntegerRMSNormOp,
     IntegerSoftmaxOp,
@@ -99,12 +102,14 @@ def _lower_softmax(emitter: Emitter, tile: Tile) -> None:
     generic(emitter, r.parallel, r.extents, [r.rows], [r.y], lambda e: [e.b.div(e.out[0], e.values[0])], doc=f"{r.name}: normalize")
 
 
-def _lower_layer_norm(emitter: Emitter, tile: Tile) -> None:
-    """mean per row; y = x - mean; variance per row (of y); y = y / sqrt(var + eps) *
-    scale + bias. Means divide each term by the row's size, as a running mean."""
+def _lower_row_normalization(emitter: Emitter, tile: Tile) -> None:
+    """Centered (LayerNorm, InstanceNorm): mean per row; y = x - mean; variance per row
+    (of y). Not centered (RMSNorm): the mean of x's squares per row. Then y = (y, or x)
+    / sqrt(var + eps) * scale + bias. Means divide each term by the row's size, as a
+    running mean."""
     op = tile.op
-    assert isinstance(op, LayerNormOp)
-    axes = set(range(op.axis_index, len(op.output_shape)))
+    assert isinstance(op, RowNormalization)
+    axes = op.normalized_axes
     r = row_steps(emitter, tile, axes)
     count = float(pymath.prod(op.output_shape[a] for a in axes))
     params = [Access(v, tile.forms(a)) for v, a in zip(op.inputs[1:], tile.desc.inputs[1:])]
@@ -113,20 +118,25 @@ def _lower_layer_norm(emitter: Emitter, tile: Tile) -> None:
     def mean_term(e: Element, v: SSAValue) -> list[SSAValue]:
         return [e.b.add(e.out[0], e.b.div(v, e.b.const(count, v.type)))]
 
+    centered = op.CENTERED
+    if centered:
+        fill(emitter, constant_of(emitter, 0.0, r.element_type), r.scratch)
+        generic(emitter, r.iterators, r.extents, [r.x], [r.rows], lambda e: mean_term(e, e.values[0]), doc=f"{r.name}: mean")
+        generic(emitter, r.parallel, r.extents, [r.x, r.rows], [r.y], lambda e: [e.b.sub(e.values[0], e.values[1])], doc=f"{r.name}: center")
+    terms = r.y if centered else r.x  # the centered values, or x itself
     fill(emitter, constant_of(emitter, 0.0, r.element_type), r.scratch)
-    generic(emitter, r.iterators, r.extents, [r.x], [r.rows], lambda e: mean_term(e, e.values[0]), doc=f"{r.name}: mean")
-    generic(emitter, r.parallel, r.extents, [r.x, r.rows], [r.y], lambda e: [e.b.sub(e.values[0], e.values[1])], doc=f"{r.name}: center")
-    fill(emitter, constant_of(emitter, 0.0, r.element_type), r.scratch)
-    generic(emitter, r.iterators, r.extents, [r.y], [r.rows], lambda e: mean_term(e, e.b.mul(e.values[0], e.values[0])), doc=f"{r.name}: variance")
+    generic(emitter, r.iterators, r.extents, [terms], [r.rows], lambda e: mean_term(e, e.b.mul(e.values[0], e.values[0])),
+            doc=f"{r.name}: variance" if centered else f"{r.name}: mean square")
 
     def normalize(e: Element) -> list[SSAValue]:
         b = e.b
         var, *p = e.values
-        v = b.div(e.out[0], b.sqrt(b.add(var, b.const(eps, var.type))))
-        v = b.mul(v, p[0])
+        value = e.out[0] if centered else p.pop()
+        v = b.mul(b.div(value, b.sqrt(b.add(var, b.const(eps, var.type)))), p[0])
         return [b.add(v, p[1]) if len(p) > 1 else v]
 
-    generic(emitter, r.parallel, r.extents, [r.rows, *params], [r.y], normalize, doc=f"{r.name}: normalize")
+    inputs = [r.rows, *params] + ([] if centered else [r.x])
+    generic(emitter, r.parallel, r.extents, inputs, [r.y], normalize, doc=f"{r.name}: normalize")
 
 
 # -- QLinearConv and QLinearMatMul: an int32 sum in scratch, then the epilogue ----------
@@ -322,7 +332,9 @@ def _lower_qlinear_softmax(emitter: Emitter, tile: Tile) -> None:
 
 STEPS: dict[type[TilerOp], Callable[[Emitter, Tile], None]] = {
     SoftmaxOp: _lower_softmax,
-    LayerNormOp: _lower_layer_norm,
+    LayerNormOp: _lower_row_normalization,
+    RMSNormOp: _lower_row_normalization,
+    InstanceNormOp: _lower_row_normalization,
     QLinearConvOp: _lower_qlinear_contraction,
     QLinearMatMulOp: _lower_qlinear_contraction,
     QLinearGlobalAveragePoolOp: _lower_qlinear_global_pool,

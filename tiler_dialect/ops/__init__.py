@@ -79,7 +79,7 @@ from tiler_dialect.ops.logic import (
     WhereOp,
     XorOp,
 )
-from tiler_dialect.ops.normalization import BatchNormOp, LayerNormOp, SoftmaxOp
+from tiler_dialect.ops.normalization import BatchNormOp, InstanceNormOp, LayerNormOp, RMSNormOp, SoftmaxOp
 from tiler_dialect.ops.deeploy import (
     IntegerHardswishOp,
     IntegerNoNormOp,
@@ -130,6 +130,8 @@ ALL_OPS: tuple[type[TilerOp], ...] = (
     GlobalAveragePoolOp,
     SoftmaxOp,
     LayerNormOp,
+    RMSNormOp,
+    InstanceNormOp,
     BatchNormOp,
     TransposeOp,
     ConcatOp,

@@ -1,6 +1,6 @@
 """More elementwise unary ops: ONNX's math functions (Exp, Log, Abs, Floor, Sin, ...) and
 its parametrised activations (LeakyRelu, Elu, Selu, Celu, Softplus, Softsign, Mish,
-ThresholdedRelu, Shrink).
+Swish, ThresholdedRelu, Shrink).
 
 Each kernel computes in the input's own precision with numpy, the operations in the
 order ONNX's reference implementation uses, so the linalg lowering (the same operations
@@ -224,6 +224,18 @@ class MishOp(_FloatUnary):
 
 
 @irdl_op_definition
+class SwishOp(_FloatUnary):
+    """x * sigmoid(alpha * x) (ONNX default alpha 1; with alpha 1 it is SiLU)."""
+
+    name = "tiler.swish"
+    alpha = _float_prop(1.0)
+
+    def apply(self, x):
+        t = x.dtype.type
+        return x * (t(1) / (t(1) + np.exp(-(x * t(self.alpha.value.data)))))
+
+
+@irdl_op_definition
 class ThresholdedReluOp(_FloatUnary):
     """x where x > alpha, else 0 (ONNX default alpha 1)."""
 
@@ -268,6 +280,7 @@ ACTIVATION_OPS = (
     SoftplusOp,
     SoftsignOp,
     MishOp,
+    SwishOp,
     ThresholdedReluOp,
     ShrinkOp,
 )

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -27,7 +28,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.attributes import memory_level_of, verify_memory_level
 from tiler_dialect.ops.base import TilerOp
-
+from tiler_dialect.ops.dtypes import element_dtype
 from tiler_dialect.ops.shapes import Shape, normalize_axis
 from tiler_dialect.tiling import (
     IterDim,
@@ -322,6 +323,26 @@ class ReduceMeanOp(ReduceOp):
         if self.rounding_mode not in MEAN_ROUNDINGS:
             raise VerifyException(f"rounding must be one of {', '.join(MEAN_ROUNDINGS)}, got \"{self.rounding_mode}\"")
         super().verify_()
+
+    def tiling(self) -> TilingDescription:
+        # a float mean is a sum of x / count: its partial sums over tiles add up (an
+        # integer mean rounds once, at the end, so it stays whole)
+        desc = super().tiling()
+        return replace(desc, combine="sum") if self.float_mean else desc
+
+    @property
+    def float_mean(self) -> bool:
+        return not np.issubdtype(element_dtype(self.inputs[0].type.element_type), np.integer)
+
+    def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray | None:
+        """A float tile adds its elements / the whole count: the part of the mean it holds."""
+        if not self.float_mean:
+            return None
+        x = inputs[0]
+        axes = tuple(self.axes.get_values())
+        count = math.prod(self.input_shapes[0][a] for a in axes)
+        total = x.astype(np.float64).sum(axis=axes, keepdims=bool(self.keepdims.value.data))
+        return np.asarray(total / count).astype(x.dtype)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         axes = self.axes.get_values()

@@ -1,5 +1,6 @@
-"""Normalizations: Softmax (opset-13 single-axis form), LayerNormalization and
-BatchNormalization (inference). The normalized axes must stay whole inside a tile."""
+"""Normalizations: Softmax (opset-13 single-axis form), LayerNormalization,
+RMSNormalization, Instance- and GroupNormalization, and BatchNormalization (inference).
+The normalized axes must stay whole inside a tile."""
 
 from __future__ import annotations
 
@@ -76,16 +77,53 @@ class SoftmaxOp(AlongAxis, TilerOp):
         return (e / e.sum(axis=axis, keepdims=True)).astype(x.dtype, copy=False)
 
 
-@irdl_op_definition
-class LayerNormOp(TilerOp):
-    """(x - mean) / sqrt(var + epsilon) * scale + bias over the dims from `axis` on."""
+class RowNormalization(TilerOp):
+    """A normalization over each row of `normalized_axes` (kept whole in a tile), with
+    per-element `scale` and optional `bias` inputs: y = (x - mean) / sqrt(var + epsilon)
+    * scale + bias, or, not `CENTERED`, y = x / sqrt(mean(x^2) + epsilon) * scale. The
+    lowering (passes/lowering/steps.py) computes the row statistics in scratch."""
 
-    name = "tiler.layer_norm"
     NUM_INPUTS: ClassVar = (2, 3)
     FLOAT_ONLY: ClassVar = True
+    CENTERED: ClassVar = True
+
+    epsilon = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(1e-5, f32))
+
+    @property
+    def normalized_axes(self) -> set[int]:
+        raise NotImplementedError
+
+    def param_map(self, shape: Shape) -> list:
+        """The iteration dims a scale or bias of `shape` is indexed by."""
+        raise NotImplementedError
+
+    def tiling(self) -> TilingDescription:
+        x = self.output_shape
+        params = [self.param_map(s) for s in self.input_shapes[1:]]
+        axes = self.normalized_axes
+        return replace(identity_description(x, axes, params), scratch=(_per_row(x, axes),))
+
+    def _param(self, p: np.ndarray) -> np.ndarray:
+        """A scale or bias shaped to broadcast against x (numpy's rules)."""
+        return p.astype(np.float64)
+
+    def compute(self, x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+        axes = tuple(sorted(self.normalized_axes))
+        eps = self.epsilon.value.data
+        xf = x.astype(np.float64)
+        if self.CENTERED:
+            xf = xf - xf.mean(axis=axes, keepdims=True)
+        y = xf / np.sqrt((xf * xf).mean(axis=axes, keepdims=True) + eps) * self._param(scale)
+        if bias is not None:
+            y = y + self._param(bias)
+        return y.astype(x.dtype)
+
+
+class _TrailingNormalization(RowNormalization):
+    """Normalized over the dims from `axis` on; scale and bias broadcast to them (numpy's
+    rules, aligned at the end)."""
 
     axis = prop_def(IntegerAttr[I64], default_value=IntegerAttr(-1, i64))
-    epsilon = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(1e-5, f32))
 
     def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
@@ -105,23 +143,63 @@ class LayerNormOp(TilerOp):
     def axis_index(self) -> int:
         return normalize_axis(self.axis.value.data, len(self.output_shape))
 
-    def tiling(self) -> TilingDescription:
-        x = self.output_shape
-        n = len(x)
-        params = [list(broadcast_map(n, s, x).results) for s in self.input_shapes[1:]]
-        axes = set(range(self.axis_index, n))
-        return replace(identity_description(x, axes, params), scratch=(_per_row(x, axes),))
+    @property
+    def normalized_axes(self) -> set[int]:
+        return set(range(self.axis_index, len(self.output_shape)))
 
-    def compute(self, x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
-        axes = tuple(range(self.axis_index, x.ndim))
-        eps = self.epsilon.value.data
-        xf = x.astype(np.float64)
-        mean = xf.mean(axis=axes, keepdims=True)
-        var = ((xf - mean) ** 2).mean(axis=axes, keepdims=True)
-        y = (xf - mean) / np.sqrt(var + eps) * scale
-        if bias is not None:
-            y = y + bias
-        return y.astype(x.dtype)
+    def param_map(self, shape: Shape) -> list:
+        x = self.output_shape
+        return list(broadcast_map(len(x), shape, x).results)
+
+
+@irdl_op_definition
+class LayerNormOp(_TrailingNormalization):
+    """(x - mean) / sqrt(var + epsilon) * scale + bias over the dims from `axis` on."""
+
+    name = "tiler.layer_norm"
+
+
+@irdl_op_definition
+class RMSNormOp(_TrailingNormalization):
+    """x / sqrt(mean(x^2) + epsilon) * scale over the dims from `axis` on (ONNX's
+    RMSNormalization; Deeploy's RMSNorm is the last axis)."""
+
+    name = "tiler.rms_norm"
+    NUM_INPUTS: ClassVar = (2, 2)
+    CENTERED: ClassVar = False
+
+
+@irdl_op_definition
+class InstanceNormOp(RowNormalization):
+    """(x - mean) / sqrt(var + epsilon) * scale + bias over the spatial dims (2, 3, ...)
+    of each (n, c) of x (N, C, *S). Scale and bias are indexed by the leading dims after
+    N: shape [C] for InstanceNormalization; GroupNormalization is this op on x viewed as
+    (N, G, C/G, *S), normalized per (n, g), its per-channel scale viewed as [G, C/G]."""
+
+    name = "tiler.instance_norm"
+    NUM_INPUTS: ClassVar = (3, 3)
+
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
+        x = shapes[0]
+        if len(x) < 3:
+            raise VerifyException(f"input must be (N, C, spatial...), got rank {len(x)}")
+        for name, s in zip(("scale", "bias"), shapes[1:]):
+            if not 1 <= len(s) < len(x) or any(a not in (1, b) for a, b in zip(s, x[1:])):
+                raise VerifyException(
+                    f"{name} of shape {list(s)} does not index the leading dims {list(x[1:])} after N"
+                )
+        return x
+
+    @property
+    def normalized_axes(self) -> set[int]:
+        return set(range(2, len(self.output_shape)))
+
+    def param_map(self, shape: Shape) -> list:
+        x = self.output_shape
+        return [0 if size == 1 and x[1 + i] != 1 else d(1 + i) for i, size in enumerate(shape)]
+
+    def _param(self, p: np.ndarray) -> np.ndarray:
+        return p.astype(np.float64).reshape(p.shape + (1,) * (len(self.output_shape) - 1 - p.ndim))
 
 
 @irdl_op_definition

@@ -6,8 +6,9 @@ GlobalAveragePool. ONNX semantics; `auto_pad` is resolved into explicit `pads` o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -399,6 +400,16 @@ class GlobalAveragePoolOp(GlobalPoolBase):
 
     name = "tiler.global_average_pool"
     FLOAT_ONLY: ClassVar = True
+
+    def tiling(self) -> TilingDescription:
+        # a sum of x / count: partial sums over spatial tiles add up
+        return replace(super().tiling(), combine="sum")
+
+    def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray:
+        """A tile adds its elements / the whole count: the part of the mean it holds."""
+        x = inputs[0]
+        count = math.prod(self.input_shapes[0][2:])
+        return (x.astype(np.float64).sum(axis=tuple(range(2, x.ndim)), keepdims=True) / count).astype(x.dtype)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         axes = tuple(range(2, x.ndim))

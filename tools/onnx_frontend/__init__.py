@@ -17,6 +17,7 @@ from tiler_tools.onnx_frontend.errors import (
     DynamicShape,
     ImportFailure,
     MalformedModel,
+    ModelWarning,
     UnsupportedFeature,
     UnsupportedOp,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "DynamicShape",
     "ImportFailure",
     "MalformedModel",
+    "ModelWarning",
     "UnsupportedFeature",
     "UnsupportedOp",
     "import_onnx",

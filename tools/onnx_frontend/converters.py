@@ -40,7 +40,8 @@ from tiler_dialect.ops.activations import (
 )
 from tiler_dialect.ops.base import TilerOp
 from tiler_dialect.ops.reduction import ReduceL1Op, ReduceSumSquareOp
-from tiler_dialect.ops.properties import bool_attr, int_attr, ints_attr
+from tiler_dialect.ops.normalization import InstanceNormOp, RMSNormOp
+from tiler_dialect.ops.properties import bool_attr, float_attr, int_attr, ints_attr
 from tiler_dialect.ops.data_movement import PAD_MODES
 from tiler_tools.onnx_frontend.errors import MalformedModel
 from tiler_tools.onnx_frontend.node import Const, Converter, Node, Value, value_dtype, value_shape
@@ -166,6 +167,14 @@ def _global_average_pool(n: Node) -> Sequence[Value]:
     return [n.emit(GlobalAveragePoolOp, [n.input(0)])]
 
 
+@converter("GlobalMaxPool")
+def _global_max_pool(n: Node) -> Sequence[Value]:
+    """The maximum over all spatial dims is ReduceMax over them, keeping them as 1s."""
+    if len(n.shape(0)) < 3:
+        raise n.fail(f"input must be (N, C, spatial...), got rank {len(n.shape(0))}")
+    return [_reduce(n, ReduceMaxOp, n.input(0), list(range(2, len(n.shape(0)))), True)]
+
+
 # -- contractions -----------------------------------------------------------------------
 
 
@@ -219,6 +228,48 @@ def _layer_norm(n: Node) -> Sequence[Value]:
     var = n.emit(ReduceMeanOp, [n.emit(MulOp, [centered, centered])], keep)
     std = n.emit(SqrtOp, [n.emit(AddOp, [var, Const(np.array(epsilon, dtype), "epsilon")])])
     return results + [mean, n.emit(DivOp, [Const(np.array(1, dtype), "one"), std])]
+
+
+@converter("RMSNormalization")
+def _rms_norm(n: Node) -> Sequence[Value]:
+    n.require_single_output("Y")
+    props = n.given_ints("axis") | n.given_floats("epsilon")
+    return [n.emit(RMSNormOp, n.inputs()[:2], props)]
+
+
+@converter("RMSNorm")
+def _deeploy_rms_norm(n: Node) -> Sequence[Value]:
+    """Deeploy's fused RMSNorm (a custom op in the default domain): over the last axis,
+    `eps` (ONNX's 1e-5 when absent), inputs (x, weight)."""
+    props = {"epsilon": float_attr(float(n.attr("eps", 1e-5)))}  # type: ignore[arg-type]
+    return [n.emit(RMSNormOp, [n.input(0), n.input(1)], props)]
+
+
+@converter("InstanceNormalization")
+def _instance_norm(n: Node) -> Sequence[Value]:
+    return [n.emit(InstanceNormOp, n.inputs()[:3], n.given_floats("epsilon"))]
+
+
+@converter("GroupNormalization")
+def _group_norm(n: Node) -> Sequence[Value]:
+    """Instance normalization of x viewed as (N, G, C/G, *S); the scale and bias, per
+    channel from opset 21 (viewed as [G, C/G]) or per group before."""
+    shape = n.shape(0)
+    if len(shape) < 3:
+        raise n.fail(f"input must be (N, C, spatial...), got rank {len(shape)}")
+    groups = int(n.attr("num_groups", 0))  # type: ignore[arg-type]
+    channels = shape[1]
+    if groups <= 0 or channels % groups:
+        raise n.fail(f"num_groups {groups} does not divide the {channels} channels")
+    per_group = (groups, channels // groups) if n.opset >= 21 else (groups,)
+    params = []
+    for i, name in ((1, "scale"), (2, "bias")):
+        if n.shape(i) != (math.prod(per_group),):
+            raise n.fail(f"{name} must have shape [{math.prod(per_group)}], got {list(n.shape(i))}")
+        params.append(n.emit_view(n.input(i), per_group))
+    grouped = n.emit_view(n.input(0), (shape[0], groups, channels // groups, *shape[2:]))
+    y = n.emit(InstanceNormOp, [grouped, *params], n.given_floats("epsilon"))
+    return [n.emit_view(y, shape)]
 
 
 @converter("BatchNormalization")
@@ -503,6 +554,7 @@ def _size(n: Node) -> Sequence[Value]:
     return [Const(np.array(math.prod(value_shape(n.input(0))), dtype=np.int64), n.proto.output[0])]
 
 
-# the elementwise and quantization ops register themselves in CONVERTERS (modules of their own)
+# the elementwise, training and quantization ops register themselves in CONVERTERS (modules of their own)
 from tiler_tools.onnx_frontend import elementwise_converters as _elementwise  # noqa: E402,F401
+from tiler_tools.onnx_frontend import training_converters as _training  # noqa: E402,F401
 from tiler_tools.onnx_frontend import quantized as _quantized  # noqa: E402,F401

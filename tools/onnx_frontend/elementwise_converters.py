@@ -45,6 +45,7 @@ from tiler_dialect.ops.activations import (
     SinOp,
     SoftplusOp,
     SoftsignOp,
+    SwishOp,
     ThresholdedReluOp,
 )
 from tiler_dialect.ops.base import TilerOp
@@ -140,6 +141,7 @@ _ACTIVATIONS: dict[str, tuple[type[TilerOp], tuple[str, ...]]] = {
     "Softplus": (SoftplusOp, ()),
     "Softsign": (SoftsignOp, ()),
     "Mish": (MishOp, ()),
+    "Swish": (SwishOp, ("alpha",)),
     "ThresholdedRelu": (ThresholdedReluOp, ("alpha",)),
     "Shrink": (ShrinkOp, ("bias", "lambd")),
 }

@@ -39,3 +39,10 @@ def node_label(name: str, op_type: str, domain: str = "", outputs: list[str] | N
         return f"node '{name}' ({op})"
     produced = [o for o in outputs or [] if o]
     return f"the {op} node producing '{produced[0]}'" if produced else f"an unnamed {op} node"
+
+
+class ModelWarning(UserWarning):
+    """Something in the model that is not what ONNX computes but has one clear reading
+    (e.g. a graph output declared [1] that computes a scalar): the import goes on with
+    what ONNX computes, as onnxruntime does, and says so."""
+

@@ -9,6 +9,7 @@ only where a compute op consumes them, once per constant.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,6 +36,7 @@ from tiler_tools.onnx_frontend.dtypes import mlir_element_type, numpy_dtype_of_o
 from tiler_tools.onnx_frontend.errors import (
     DynamicShape,
     MalformedModel,
+    ModelWarning,
     UnsupportedFeature,
     UnsupportedOp,
     node_label,
@@ -340,6 +342,17 @@ class GraphBuilder:
             if len(declared) != len(actual) or any(
                 dd not in (None, 0) and dd != a for dd, a in zip(declared, actual)
             ):
+                if [s for s in declared if s != 1] == [s for s in actual if s != 1]:
+                    # only dims of size 1 differ (Deeploy declares a full reduction [1]):
+                    # onnxruntime merges such shapes leniently and returns what it computes
+                    warnings.warn(
+                        f"graph output '{info.name}' is declared with shape {declared} but computes "
+                        f"{list(actual)}, which differs only in dims of size 1: its shape is "
+                        f"{list(actual)}, as ONNX computes it",
+                        ModelWarning,
+                        stacklevel=2,
+                    )
+                    return
                 raise MalformedModel(
                     f"graph output '{info.name}' is declared with shape {declared} but computes "
                     f"{list(actual)}"

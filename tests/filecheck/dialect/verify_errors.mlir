@@ -348,3 +348,23 @@ builtin.module {
   }
 }
 // CHECK: Operation does not verify: tiler.bit_shift is defined on integer tensors, got f32
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<1x4x8x8xf32, #tiler.mem<"L2">>, %g: tensor<8xf32, #tiler.mem<"L2">>) {
+    %y = tiler.instance_norm %x, %g, %g : (tensor<1x4x8x8xf32, #tiler.mem<"L2">>, tensor<8xf32, #tiler.mem<"L2">>, tensor<8xf32, #tiler.mem<"L2">>) -> tensor<1x4x8x8xf32, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: scale of shape [8] does not index the leading dims [4, 8, 8] after N
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<1x4x8x8xf32, #tiler.mem<"L2">>, %g: tensor<4xf32, #tiler.mem<"L2">>) {
+    %y = tiler.rms_norm %x, %g : (tensor<1x4x8x8xf32, #tiler.mem<"L2">>, tensor<4xf32, #tiler.mem<"L2">>) -> tensor<1x4x8x8xf32, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: scale of shape [4] does not broadcast to the normalized shape [8]
