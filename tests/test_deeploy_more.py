@@ -109,3 +109,34 @@ def test_deeploy_forms_warn(network, words, tmp_path):
     code, out, err = run_tool(tiler_opt.main, [str(folder / "network.onnx"), "-o", str(tmp_path / "m.mlir")])
     assert code == 0, err
     assert "tiler-opt: warning: " in err and words in err, err
+
+
+@pytest.mark.parametrize(
+    "trans_a, trans_b, b_shape, alpha, beta",
+    [(0, 0, (8, 6), 1.0, 1.0), (1, 0, (8, 6), 0.5, 2.0), (0, 1, (3, 6, 8), 1.0, 0.0), (1, 1, (3, 6, 8), 2.0, 1.0)],
+)
+def test_batched_gemm_as_deeploy_exports(trans_a, trans_b, b_shape, alpha, beta):
+    """Gemm on stacks of matrices (rank-3 A, B of rank 2 or 3), which Deeploy's exporter
+    writes and ONNX's Gemm does not define: alpha * op(A) @ op(B) + beta * C with op a
+    swap of the last two dims; untiled and tiled at L1 = 1 KiB, against numpy."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 8, 5) if trans_a else (3, 5, 8)).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    c = rng.standard_normal((6,)).astype(np.float32)
+    node = helper.make_node("Gemm", ["a", "b", "c"], ["y"], transA=trans_a, transB=trans_b, alpha=alpha, beta=beta)
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("a", TensorProto.FLOAT, a.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(b, "b"), numpy_helper.from_array(c, "c")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    op_a = a.swapaxes(-1, -2) if trans_a else a
+    op_b = b.swapaxes(-1, -2) if trans_b else b
+    want = (alpha * (op_a.astype(np.float64) @ op_b) + beta * c).astype(np.float32)
+    np.testing.assert_allclose(execute(import_onnx(model), {"a": a})["y"], want, rtol=1e-5, atol=1e-5)
+    tiled = import_onnx(model, MemoryHierarchy.fromSizes(l1=1024))
+    solution = tile(tiled)
+    assert any(layer.tiling.tiles > 1 for layer in solution.layers)
+    np.testing.assert_allclose(execute(tiled, {"a": a})["y"], want, rtol=1e-5, atol=1e-5)

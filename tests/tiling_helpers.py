@@ -57,8 +57,9 @@ def assert_same(tiled: dict[str, np.ndarray], untiled: dict[str, np.ndarray]) ->
     """Tiled results equal the untiled ones. Sums split over tiles add the same terms in
     another order, so they may round differently: by a few float32 ulps of the terms'
     magnitude, not of the (possibly cancelled, small) result. Hence the absolute
-    tolerance scales with the output's largest magnitude: 1e-6 of it is ~8 ulps, while a
-    wrong tile, halo or offset errs by the order of the values themselves."""
+    tolerance is 8 ulps of the output's element type at its largest magnitude (for
+    float32 ~1e-6 of it; float16's ulps are 8192 times coarser), while a wrong tile, halo
+    or offset errs by the order of the values themselves."""
     assert tiled.keys() == untiled.keys()
     for name, want in untiled.items():
         got = tiled[name]
@@ -66,7 +67,8 @@ def assert_same(tiled: dict[str, np.ndarray], untiled: dict[str, np.ndarray]) ->
         if np.issubdtype(want.dtype, np.floating):
             finite = want[np.isfinite(want)]
             scale = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
-            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6 * scale, equal_nan=True, err_msg=name)
+            ulps = 8 * float(np.finfo(want.dtype).eps)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=ulps * scale, equal_nan=True, err_msg=name)
         else:
             np.testing.assert_array_equal(got, want, err_msg=name)
 

@@ -30,6 +30,7 @@ from tiler_dialect.ops.dtypes import element_dtype, shaped_bytes
 from tiler_dialect.ops.contraction import GemmOp, MatMulOp
 from tiler_dialect.ops.data_movement import (
     ConcatOp,
+    ExpandOp,
     PadOp,
     ReduceMeanOp,
     ReduceSumOp,
@@ -134,6 +135,7 @@ ALL_OPS: tuple[type[TilerOp], ...] = (
     InstanceNormOp,
     BatchNormOp,
     TransposeOp,
+    ExpandOp,
     ConcatOp,
     SliceOp,
     PadOp,

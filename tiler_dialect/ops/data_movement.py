@@ -39,6 +39,7 @@ from tiler_dialect.tiling import (
     border,
     d,
     dims_map,
+    elementwise_description,
 )
 
 
@@ -77,6 +78,33 @@ class TransposeOp(TilerOp):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.require(np.transpose(x, self.perm.get_values()), requirements="C")
+
+
+@irdl_op_definition
+class ExpandOp(TilerOp):
+    """x broadcast (numpy's rules) against `shape`: each output element is a copy of its
+    broadcast input element (ONNX Expand; the output may have more dims than either)."""
+
+    name = "tiler.expand"
+
+    shape = prop_def(DenseArrayBase[I64])
+
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
+        target = tuple(self.shape.get_values())
+        try:
+            return tuple(np.broadcast_shapes(shapes[0], target))
+        except ValueError:
+            raise VerifyException(f"input of shape {list(shapes[0])} does not broadcast with {list(target)}") from None
+
+    def tiling(self) -> TilingDescription:
+        return elementwise_description(self.output_shape, self.input_shapes)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.array(np.broadcast_to(x, self.output_shape))
+
+    def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray:
+        """The tile's box, not the whole output, is what its input region broadcasts to."""
+        return np.array(np.broadcast_to(inputs[0], tuple(hi - lo for lo, hi in box)))
 
 
 @irdl_op_definition

@@ -16,6 +16,7 @@ from tiler_dialect.ops import (
     ConcatOp,
     ConvOp,
     DivOp,
+    ExpandOp,
     GemmOp,
     GlobalAveragePoolOp,
     LayerNormOp,
@@ -180,8 +181,40 @@ def _global_max_pool(n: Node) -> Sequence[Value]:
 
 @converter("Gemm")
 def _gemm(n: Node) -> Sequence[Value]:
+    if len(n.shape(0)) > 2 or len(n.shape(1)) > 2:
+        return [_batched_gemm(n)]
     props = n.given_floats("alpha", "beta") | n.given_bools("transA", "transB")
     return [n.emit(GemmOp, n.inputs()[:3], props)]
+
+
+def _last_two_swapped(n: Node, x: Value) -> Value:
+    rank = len(value_shape(x))
+    perm = [*range(rank - 2), rank - 1, rank - 2]
+    return n.emit(TransposeOp, [x], {"perm": ints_attr(perm)})
+
+
+def _batched_gemm(n: Node) -> Value:
+    """Gemm on stacks of matrices, as Deeploy's exporter writes it (ONNX's Gemm takes
+    matrices): transA/transB swap the last two dims, then a batched MatMul, times alpha,
+    plus beta * C broadcast."""
+    a, b = n.input(0), n.input(1)
+    if min(len(n.shape(0)), len(n.shape(1))) < 2:
+        raise n.fail(f"A {list(n.shape(0))} and B {list(n.shape(1))} must have at least 2 dims")
+    if n.attr("transA", 0):
+        a = _last_two_swapped(n, a)
+    if n.attr("transB", 0):
+        b = _last_two_swapped(n, b)
+    y = n.emit(MatMulOp, [a, b])
+    dtype = value_dtype(y)
+    alpha, beta = float(n.attr("alpha", 1.0)), float(n.attr("beta", 1.0))  # type: ignore[arg-type]
+    if alpha != 1.0:
+        y = n.emit(MulOp, [y, Const(np.array(alpha, dtype), "alpha")])
+    if n.has_input(2) and beta != 0.0:
+        c = n.input(2)
+        if beta != 1.0:
+            c = n.emit(MulOp, [c, Const(np.array(beta, dtype), "beta")])
+        y = n.emit(AddOp, [y, c])
+    return y
 
 
 @converter("MatMul")
@@ -290,6 +323,65 @@ def _transpose(n: Node) -> Sequence[Value]:
     rank = len(n.shape(0))
     perm = _ints(n.attr("perm", list(range(rank))[::-1]))
     return [n.emit(TransposeOp, [n.input(0)], {"perm": ints_attr(perm)})]
+
+
+def _rearrange(n: Node, x: Value, split: Sequence[int], perm: Sequence[int], out: Sequence[int]) -> Value:
+    """View x as `split`, transpose by `perm`, view as `out`: one data movement."""
+    moved = n.emit(TransposeOp, [n.emit_view(x, split)], {"perm": ints_attr(list(perm))})
+    return n.emit_view(moved, out)
+
+
+def _block(n: Node) -> tuple[int, int, int, int, int]:
+    shape = n.shape(0)
+    if len(shape) != 4:
+        raise n.fail(f"input must be (N, C, H, W), got rank {len(shape)}")
+    b = int(n.attr("blocksize", 0))  # type: ignore[arg-type]
+    if b <= 0:
+        raise MalformedModel(f"{n.label}: blocksize must be positive, got {b}")
+    return (b, *shape)  # type: ignore[return-value]
+
+
+@converter("DepthToSpace")
+def _depth_to_space(n: Node) -> Sequence[Value]:
+    """ONNX's definition: DCR (depth, column, row) or CRD order of the channel blocks."""
+    b, N, C, H, W = _block(n)
+    if C % (b * b):
+        raise MalformedModel(f"{n.label}: {C} channels do not divide into blocks of {b}x{b}")
+    c = C // (b * b)
+    out = (N, c, H * b, W * b)
+    mode = n.attr("mode", "DCR")
+    if mode == "DCR":
+        return [_rearrange(n, n.input(0), (N, b, b, c, H, W), (0, 3, 4, 1, 5, 2), out)]
+    if mode == "CRD":
+        return [_rearrange(n, n.input(0), (N, c, b, b, H, W), (0, 1, 4, 2, 5, 3), out)]
+    raise n.fail(f"mode '{mode}' is not one of DCR, CRD")
+
+
+@converter("SpaceToDepth")
+def _space_to_depth(n: Node) -> Sequence[Value]:
+    b, N, C, H, W = _block(n)
+    if H % b or W % b:
+        raise MalformedModel(f"{n.label}: the {H}x{W} image does not divide into blocks of {b}x{b}")
+    out = (N, C * b * b, H // b, W // b)
+    split = (N, C, H // b, b, W // b, b)
+    mode = n.attr("mode", "DCR")  # an attribute from opset 28; DepthToSpace's inverse
+    if mode == "DCR":
+        return [_rearrange(n, n.input(0), split, (0, 3, 5, 1, 2, 4), out)]
+    if mode == "CRD":
+        return [_rearrange(n, n.input(0), split, (0, 1, 3, 5, 2, 4), out)]
+    raise n.fail(f"mode '{mode}' is not one of DCR, CRD")
+
+
+@converter("Expand", static=(1,))
+def _expand(n: Node) -> Sequence[Value]:
+    shape = _ints(n.const_input(1, "shape"))
+    try:
+        out = np.broadcast_shapes(n.shape(0), tuple(shape))
+    except ValueError:
+        raise MalformedModel(f"{n.label}: input of shape {list(n.shape(0))} does not broadcast with {shape}") from None
+    if out == n.shape(0):
+        return [n.input(0)]  # nothing to broadcast: the value itself
+    return [n.emit(ExpandOp, [n.input(0)], {"shape": ints_attr(shape)})]
 
 
 @converter("Concat")
@@ -554,7 +646,8 @@ def _size(n: Node) -> Sequence[Value]:
     return [Const(np.array(math.prod(value_shape(n.input(0))), dtype=np.int64), n.proto.output[0])]
 
 
-# the elementwise, training and quantization ops register themselves in CONVERTERS (modules of their own)
+# the elementwise, training, einsum and quantization ops register themselves in CONVERTERS (modules of their own)
 from tiler_tools.onnx_frontend import elementwise_converters as _elementwise  # noqa: E402,F401
 from tiler_tools.onnx_frontend import training_converters as _training  # noqa: E402,F401
+from tiler_tools.onnx_frontend import einsum as _einsum  # noqa: E402,F401
 from tiler_tools.onnx_frontend import quantized as _quantized  # noqa: E402,F401
