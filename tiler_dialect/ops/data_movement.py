@@ -7,7 +7,6 @@ from typing import ClassVar
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -291,6 +290,12 @@ class PadOp(TilerOp):
         return np.pad(x[crop], widths, constant_values=value)
 
 
+def mean_part(x: np.ndarray, axes: Sequence[int], count: int, keepdims: bool) -> np.ndarray:
+    """The part of a float mean over `count` elements that a tile holding `x` adds: its
+    sum over `axes` / count (in double precision, rounded back), so tiles' parts add up."""
+    return np.asarray(x.astype(np.float64).sum(axis=tuple(axes), keepdims=keepdims) / count).astype(x.dtype)
+
+
 class ReduceOp(TilerOp):
     """A reduction over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`."""
 
@@ -299,6 +304,11 @@ class ReduceOp(TilerOp):
 
     COMBINE: ClassVar[str | None] = None
     """How partial results of a split reduction combine; None: the reduction stays whole."""
+
+    @property
+    def combine(self) -> str | None:
+        """This op's COMBINE (an op whose element type decides overrides it)."""
+        return self.COMBINE
 
     def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
@@ -327,7 +337,7 @@ class ReduceOp(TilerOp):
         y_map = dims_map(
             n, [0 if i in axes else d(position[i]) for i in range(len(x)) if keep or i not in axes]
         )
-        return TilingDescription(dims, (OperandAccess(x_map),), (OperandAccess(y_map),), combine=self.COMBINE)
+        return TilingDescription(dims, (OperandAccess(x_map),), (OperandAccess(y_map),), combine=self.combine)
 
 
 MEAN_ROUNDINGS = ("toward_zero", "half_up", "half_away")
@@ -352,25 +362,22 @@ class ReduceMeanOp(ReduceOp):
             raise VerifyException(f"rounding must be one of {', '.join(MEAN_ROUNDINGS)}, got \"{self.rounding_mode}\"")
         super().verify_()
 
-    def tiling(self) -> TilingDescription:
-        # a float mean is a sum of x / count: its partial sums over tiles add up (an
-        # integer mean rounds once, at the end, so it stays whole)
-        desc = super().tiling()
-        return replace(desc, combine="sum") if self.float_mean else desc
-
     @property
     def float_mean(self) -> bool:
         return not np.issubdtype(element_dtype(self.inputs[0].type.element_type), np.integer)
 
+    @property
+    def combine(self) -> str | None:
+        # a float mean is a sum of x / count: its partial sums over tiles add up (an
+        # integer mean rounds once, at the end, so it stays whole)
+        return "sum" if self.float_mean else None
+
     def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray | None:
-        """A float tile adds its elements / the whole count: the part of the mean it holds."""
         if not self.float_mean:
             return None
-        x = inputs[0]
         axes = tuple(self.axes.get_values())
         count = math.prod(self.input_shapes[0][a] for a in axes)
-        total = x.astype(np.float64).sum(axis=axes, keepdims=bool(self.keepdims.value.data))
-        return np.asarray(total / count).astype(x.dtype)
+        return mean_part(inputs[0], axes, count, bool(self.keepdims.value.data))
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         axes = self.axes.get_values()

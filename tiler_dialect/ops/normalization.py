@@ -20,7 +20,6 @@ from tiler_dialect.tiling import (
     IterDim,
     OperandAccess,
     TilingDescription,
-    broadcast_map,
     d,
     dims_map,
 )
@@ -78,34 +77,41 @@ class SoftmaxOp(AlongAxis, TilerOp):
 
 
 class RowNormalization(TilerOp):
-    """A normalization over each row of `normalized_axes` (kept whole in a tile), with
-    per-element `scale` and optional `bias` inputs: y = (x - mean) / sqrt(var + epsilon)
-    * scale + bias, or, not `CENTERED`, y = x / sqrt(mean(x^2) + epsilon) * scale. The
-    lowering (passes/lowering/steps.py) computes the row statistics in scratch."""
+    """A normalization over each row of the dims from `first_normalized_axis` (a property
+    each normalization defines) on, kept whole in a tile, with per-element `scale` and optional `bias` inputs: y = (x - mean)
+    / sqrt(var + epsilon) * scale + bias, or, not `CENTERED`, y = x / sqrt(mean(x^2) +
+    epsilon) * scale. Scale and bias broadcast against x aligned at its end, or, with
+    `PARAMS_AFTER_BATCH`, at its dim 1. The lowering (passes/lowering/steps.py) computes
+    the row statistics in scratch."""
 
     NUM_INPUTS: ClassVar = (2, 3)
     FLOAT_ONLY: ClassVar = True
     CENTERED: ClassVar = True
+    PARAMS_AFTER_BATCH: ClassVar = False
 
     epsilon = prop_def(FloatAttr[Float32Type], default_value=FloatAttr(1e-5, f32))
 
     @property
     def normalized_axes(self) -> set[int]:
-        raise NotImplementedError
+        return set(range(self.first_normalized_axis, len(self.output_shape)))
 
-    def param_map(self, shape: Shape) -> list:
-        """The iteration dims a scale or bias of `shape` is indexed by."""
-        raise NotImplementedError
+    def _param_offset(self, rank: int) -> int:
+        """The dim of x a scale or bias of this rank starts at."""
+        return 1 if self.PARAMS_AFTER_BATCH else len(self.output_shape) - rank
 
     def tiling(self) -> TilingDescription:
         x = self.output_shape
-        params = [self.param_map(s) for s in self.input_shapes[1:]]
+        params = []
+        for s in self.input_shapes[1:]:
+            offset = self._param_offset(len(s))
+            params.append([0 if size == 1 and x[offset + i] != 1 else d(offset + i) for i, size in enumerate(s)])
         axes = self.normalized_axes
         return replace(identity_description(x, axes, params), scratch=(_per_row(x, axes),))
 
     def _param(self, p: np.ndarray) -> np.ndarray:
         """A scale or bias shaped to broadcast against x (numpy's rules)."""
-        return p.astype(np.float64)
+        trailing = len(self.output_shape) - self._param_offset(p.ndim) - p.ndim
+        return p.astype(np.float64).reshape(p.shape + (1,) * trailing)
 
     def compute(self, x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
         axes = tuple(sorted(self.normalized_axes))
@@ -144,12 +150,8 @@ class _TrailingNormalization(RowNormalization):
         return normalize_axis(self.axis.value.data, len(self.output_shape))
 
     @property
-    def normalized_axes(self) -> set[int]:
-        return set(range(self.axis_index, len(self.output_shape)))
-
-    def param_map(self, shape: Shape) -> list:
-        x = self.output_shape
-        return list(broadcast_map(len(x), shape, x).results)
+    def first_normalized_axis(self) -> int:
+        return self.axis_index
 
 
 @irdl_op_definition
@@ -190,16 +192,11 @@ class InstanceNormOp(RowNormalization):
                 )
         return x
 
+    PARAMS_AFTER_BATCH: ClassVar = True
+
     @property
-    def normalized_axes(self) -> set[int]:
-        return set(range(2, len(self.output_shape)))
-
-    def param_map(self, shape: Shape) -> list:
-        x = self.output_shape
-        return [0 if size == 1 and x[1 + i] != 1 else d(1 + i) for i, size in enumerate(shape)]
-
-    def _param(self, p: np.ndarray) -> np.ndarray:
-        return p.astype(np.float64).reshape(p.shape + (1,) * (len(self.output_shape) - 1 - p.ndim))
+    def first_normalized_axis(self) -> int:
+        return 2
 
 
 @irdl_op_definition

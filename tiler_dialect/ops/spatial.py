@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -18,6 +18,7 @@ from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import TilerOp
+from tiler_dialect.ops.data_movement import mean_part
 from tiler_dialect.ops.shapes import Shape
 from tiler_dialect.tiling import (
     IterDim,
@@ -371,6 +372,8 @@ class GlobalPoolBase(TilerOp):
     """A reduction over all spatial dims: (N, C, *S) -> (N, C, 1, ...)."""
 
     NUM_INPUTS: ClassVar = (1, 1)
+    COMBINE: ClassVar[str | None] = None
+    """How partial results over spatial tiles combine; None: the spatial dims stay whole."""
 
     def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
         x = shapes[0]
@@ -391,6 +394,7 @@ class GlobalPoolBase(TilerOp):
             dims,
             (OperandAccess(dims_map(nd, [d(i) for i in range(nd)])),),
             (OperandAccess(dims_map(nd, [d(0), d(1), *([0] * r)])),),
+            combine=self.COMBINE,
         )
 
 
@@ -401,15 +405,11 @@ class GlobalAveragePoolOp(GlobalPoolBase):
     name = "tiler.global_average_pool"
     FLOAT_ONLY: ClassVar = True
 
-    def tiling(self) -> TilingDescription:
-        # a sum of x / count: partial sums over spatial tiles add up
-        return replace(super().tiling(), combine="sum")
+    COMBINE: ClassVar = "sum"  # a sum of x / count: partial sums over spatial tiles add up
 
     def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray:
-        """A tile adds its elements / the whole count: the part of the mean it holds."""
         x = inputs[0]
-        count = math.prod(self.input_shapes[0][2:])
-        return (x.astype(np.float64).sum(axis=tuple(range(2, x.ndim)), keepdims=True) / count).astype(x.dtype)
+        return mean_part(x, range(2, x.ndim), math.prod(self.input_shapes[0][2:]), True)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         axes = tuple(range(2, x.ndim))

@@ -11,8 +11,8 @@ import re
 from collections.abc import Sequence
 
 from tiler_dialect.ops import MatMulOp, ReduceSumOp, TransposeOp
-from tiler_dialect.ops.properties import bool_attr, ints_attr
-from tiler_tools.onnx_frontend.converters import converter
+from tiler_dialect.ops.properties import ints_attr
+from tiler_tools.onnx_frontend.converters import converter, reduce_over
 from tiler_tools.onnx_frontend.errors import MalformedModel
 from tiler_tools.onnx_frontend.node import Node, Value, value_shape
 
@@ -73,8 +73,7 @@ def _sum_away(n: Node, x: Value, labels: list[str], keep: set[str]) -> tuple[Val
     axes = [i for i, label in enumerate(labels) if label not in keep]
     if not axes:
         return x, labels
-    reduced = n.emit(ReduceSumOp, [x], {"axes": ints_attr(axes), "keepdims": bool_attr(False)})
-    return reduced, [label for label in labels if label in keep]
+    return reduce_over(n, ReduceSumOp, x, axes, False), [label for label in labels if label in keep]
 
 
 @converter("Einsum")

@@ -42,7 +42,7 @@ from tiler_tools.onnx_frontend.errors import (
     node_label,
 )
 from tiler_tools.onnx_frontend.folding import fold_node
-from tiler_tools.onnx_frontend.node import Const, Converter, Node, Value, short, value_dtype, value_shape
+from tiler_tools.onnx_frontend.node import Const, Converter, Node, Value, declared_shape, short, value_dtype, value_shape
 from tiler_tools.onnx_frontend.patterns import fuse_gelu
 from tiler_tools.onnx_frontend.qdq import QGEMM_DOMAIN, fuse_qdq
 
@@ -336,8 +336,8 @@ class GraphBuilder:
                 f"graph output '{info.name}' is declared {onnx.TensorProto.DataType.Name(tt.elem_type)}"
                 f" but computes {value_dtype(v)}"
             )
-        if tt.HasField("shape"):
-            declared = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
+        declared = declared_shape(info)
+        if declared is not None:
             actual = value_shape(v)
             if len(declared) != len(actual) or any(
                 dd not in (None, 0) and dd != a for dd, a in zip(declared, actual)

@@ -23,6 +23,15 @@ if TYPE_CHECKING:
     from tiler_tools.onnx_frontend.graph import GraphBuilder
 
 
+def declared_shape(info: onnx.ValueInfoProto) -> list[int | None] | None:
+    """A value's declared shape (None for a symbolic or unknown dim), or None if it
+    declares none."""
+    tt = info.type.tensor_type if info.type.HasField("tensor_type") else None
+    if tt is None or not tt.HasField("shape"):
+        return None
+    return [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
+
+
 @dataclass
 class Const:
     """A constant known at import time; `name` is where it came from."""

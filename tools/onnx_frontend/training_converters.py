@@ -21,18 +21,17 @@ from tiler_dialect.ops import DivOp, MulOp, ReduceMaxOp, ReduceSumOp, SubOp
 from tiler_dialect.ops.activations import ExpOp, LogOp, NegOp
 from tiler_dialect.ops.elementwise import CastOp
 from tiler_dialect.ops.logic import EqualOp, NotOp
-from tiler_dialect.ops.properties import bool_attr, ints_attr
-from tiler_tools.onnx_frontend.converters import converter
+from tiler_tools.onnx_frontend.converters import converter, reduce_over
 from tiler_tools.onnx_frontend.dtypes import mlir_element_type
 from tiler_tools.onnx_frontend.errors import ModelWarning
-from tiler_tools.onnx_frontend.node import Const, Node, Value, value_dtype, value_shape
+from tiler_tools.onnx_frontend.node import Const, Node, Value, declared_shape, value_dtype, value_shape
 
 _MS = "com.microsoft"
 _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _sum(n: Node, x: Value, axes: Sequence[int], keep: bool) -> Value:
-    return n.emit(ReduceSumOp, [x], {"axes": ints_attr(list(axes)), "keepdims": bool_attr(keep)})
+    return reduce_over(n, ReduceSumOp, x, axes, keep)
 
 
 def _all_axes(x: Value) -> list[int]:
@@ -41,9 +40,13 @@ def _all_axes(x: Value) -> list[int]:
 
 def _log_softmax(n: Node, x: Value, axis: int) -> Value:
     """log(exp(x - max) / sum(exp(x - max))) along `axis`: ONNX's reference order."""
-    peak = n.emit(ReduceMaxOp, [x], {"axes": ints_attr([axis]), "keepdims": bool_attr(True)})
+    peak = reduce_over(n, ReduceMaxOp, x, [axis], True)
     e = n.emit(ExpOp, [n.emit(SubOp, [x, peak])])
     return n.emit(LogOp, [n.emit(DivOp, [e, _sum(n, e, [axis], True)])])
+
+
+def _cast(n: Node, x: Value, dtype: np.dtype) -> Value:
+    return n.emit(CastOp, [x], {"to": mlir_element_type(np.dtype(dtype), "the scores' type")})
 
 
 def _one_hot(n: Node, labels: Value, scores_shape: Sequence[int], dtype: np.dtype) -> Value:
@@ -53,7 +56,7 @@ def _one_hot(n: Node, labels: Value, scores_shape: Sequence[int], dtype: np.dtyp
     trailing = (1,) * (len(scores_shape) - 2)
     index = Const(np.arange(classes, dtype=value_dtype(labels)).reshape((classes, *trailing)), "classes")
     hit = n.emit(EqualOp, [n.emit_view(labels, (shape[0], 1, *shape[1:])), index])
-    return n.emit(CastOp, [hit], {"to": mlir_element_type(np.dtype(dtype), "the scores' type")})
+    return _cast(n, hit, dtype)
 
 
 def _check_labels(n: Node, scores: Sequence[int], labels: Sequence[int]) -> None:
@@ -72,8 +75,8 @@ def _declared_shape(n: Node, output: int) -> list[int | None] | None:
     name = n.proto.output[output] if output < len(n.proto.output) else ""
     graph = n.builder.graph
     for info in [*graph.output, *graph.value_info]:
-        if info.name == name and info.type.tensor_type.HasField("shape"):
-            return [d.dim_value if d.HasField("dim_value") else None for d in info.type.tensor_type.shape.dim]
+        if info.name == name:
+            return declared_shape(info)
     return None
 
 
@@ -107,7 +110,7 @@ def _softmax_cross_entropy(n: Node) -> Sequence[Value]:
     if "ignore_index" in n.attrs:
         ignored = Const(np.array(int(n.attr("ignore_index", 0)), value_dtype(labels)), "ignore_index")  # type: ignore[arg-type]
         kept = n.emit(NotOp, [n.emit(EqualOp, [labels, ignored])])
-        counted = n.emit(MulOp, [counted, n.emit(CastOp, [kept], {"to": mlir_element_type(dtype, "the scores' type")})])
+        counted = n.emit(MulOp, [counted, _cast(n, kept, dtype)])
     loss = n.emit(NegOp, [n.emit(MulOp, [picked, counted])])
     if reduction == "sum":
         loss = _sum(n, loss, _all_axes(loss), False)
