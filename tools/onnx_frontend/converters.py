@@ -23,6 +23,7 @@ from tiler_dialect.ops import (
     MatMulOp,
     MaxPoolOp,
     MulOp,
+    PowOp,
     ReduceMaxOp,
     ReduceMeanOp,
     ReduceMinOp,
@@ -157,6 +158,38 @@ def _average_pool(n: Node) -> Sequence[Value]:
     props = _pool_props(n)
     props.update(n.given_bools("count_include_pad"))
     return [n.emit(AveragePoolOp, [n.input(0)], props)]
+
+
+@converter("LRN")
+def _lrn(n: Node) -> Sequence[Value]:
+    """x / (bias + alpha/size * sum of x^2 over a window of `size` channels)^beta, as
+    ONNX defines it: x^2 viewed as (N, 1, C, rest) is average-pooled over channels (a
+    window of `size` with zero padding, divided by `size`), so the channel window tiles
+    with its halo like any pool."""
+    shape = n.shape(0)
+    if len(shape) < 2:
+        raise n.fail(f"input must be (N, C, ...), got rank {len(shape)}")
+    if "size" not in n.attrs:
+        raise MalformedModel(f"{n.label}: size is required")
+    size = int(n.attrs["size"])
+    if size < 1:
+        raise n.fail(f"size must be positive, got {size}")
+    alpha, beta, bias = (float(n.attr(a, d)) for a, d in (("alpha", 1e-4), ("beta", 0.75), ("bias", 1.0)))
+    x = n.input(0)
+    dtype = value_dtype(x)
+    columns = math.prod(shape[2:])
+    squares = n.emit_view(n.emit(MulOp, [x, x]), (shape[0], 1, shape[1], columns))
+    window = {
+        "kernel_shape": ints_attr([size, 1]),
+        "strides": ints_attr([1, 1]),
+        "dilations": ints_attr([1, 1]),
+        "pads": ints_attr([(size - 1) // 2, 0, size // 2, 0]),
+        "ceil_mode": bool_attr(False),
+        "count_include_pad": bool_attr(True),
+    }
+    mean = n.emit_view(n.emit(AveragePoolOp, [squares], window), shape)
+    scale = n.emit(AddOp, [n.emit(MulOp, [mean, Const(np.array(alpha, dtype), "alpha")]), Const(np.array(bias, dtype), "bias")])
+    return [n.emit(MulOp, [x, n.emit(PowOp, [scale, Const(np.array(-beta, dtype), "minus_beta")])])]
 
 
 @converter("GlobalAveragePool")
