@@ -19,6 +19,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
+from tiler_passes import progress
 from tiler_passes.apply_tiles import apply_tiles
 from tiler_passes.choose_tiles import choose_tiles
 from tiler_passes.multi_buffer import multi_buffer
@@ -30,6 +31,9 @@ class TilePass(HierarchyOptions, TileOptions, ModulePass):
     name = "tile"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        choose_tiles(op, self)
-        apply_tiles(op, self.alignment)
-        multi_buffer(op)
+        with progress.stage("choose-tiles"):
+            choose_tiles(op, self)
+        with progress.stage("apply-tiles"):
+            apply_tiles(op, self.alignment)
+        with progress.stage("multi-buffer"):
+            multi_buffer(op)

@@ -26,6 +26,7 @@ from xdsl.dialects.builtin import ModuleOp, TensorType
 from tiler_dialect.attributes import memory_level_of
 from tiler_dialect.hierarchy import MemoryHierarchy
 from tiler_dialect.ops import TilerOp
+from tiler_passes import progress
 from tiler_passes.allocation.blocks import Block
 from tiler_passes.allocation.external import external_minimalloc
 from tiler_passes.allocation.flow import AllocationFlow, MemoryAllocationError
@@ -261,10 +262,13 @@ class Tiler:
 
     def allocate(self, module: ModuleOp) -> MemoryMap:
         """The allocation flow: memory map, its checks, placement, checks, IR, (plot)."""
-        memory_map = self.computeMemoryMap(module)
-        self.testMemoryMapCorrectness(memory_map)
-        self.annotateMemoryLevel(module, memory_map)
-        self.testTilingSolutionCorrectness(module)  # on the addresses now in the IR
+        with progress.stage("memory map"):
+            memory_map = self.computeMemoryMap(module)
+            self.testMemoryMapCorrectness(memory_map)
+        with progress.stage("placement"):
+            self.annotateMemoryLevel(module, memory_map)
+            self.testTilingSolutionCorrectness(module)  # on the addresses now in the IR
         if self.visualizeMemoryAlloc:
-            self.plotMemoryAlloc(memory_map)
+            with progress.stage("view"):
+                self.plotMemoryAlloc(memory_map)
         return memory_map

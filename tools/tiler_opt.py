@@ -15,6 +15,7 @@ import argparse
 import io
 import os
 import sys
+import time
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -39,6 +40,7 @@ from tiler_passes.options import (
     check_seed,
     check_timeout,
 )
+from tiler_passes import progress
 from tiler_passes.output_files import OutputFileError, OutputTransaction, output_transaction, protect_input
 from tiler_passes.set_memory_hierarchy import SetMemoryHierarchyPass
 from tiler_tools.diagnostics import UsageError, checked_type, format_error, printed_warnings, report
@@ -155,6 +157,11 @@ class TilerOptMain(xDSLOptMain):
             metavar="NAME=DxDx...",
             help="pin the shape of an ONNX graph input with dynamic dims (repeatable)",
         )
+        r = arg_parser.add_argument_group(
+            "progress", f"Stages of {progress.MIN_OPS} ops or more say on stderr which op they are at."
+        )
+        r.add_argument("-q", "--quiet", action="store_true", help="print no progress")
+        r.add_argument("--timing", action="store_true", help="print on stderr the seconds each stage took")
         q = arg_parser.add_argument_group(
             "integer graphs",
             "Deeploy's integer networks store integers in float tensors. --integer-graph imports "
@@ -310,7 +317,7 @@ class TilerOptMain(xDSLOptMain):
                 self.hierarchy_pass().hierarchy()  # report a bad hierarchy before reading input
             self._check_output_paths(outputs)
             self.c_header: str | None = None
-            text = self._process()
+            text = self._timed_process()
             if self.args.output_file is not None:
                 outputs.add(self.args.output_file, text, "-o")
                 if self.c_header is not None:
@@ -320,6 +327,35 @@ class TilerOptMain(xDSLOptMain):
             sys.stdout.write(text)
             sys.stdout.flush()
 
+    def _timed_process(self) -> str:
+        """_process, with progress on stderr (unless -q) and --timing's table after it."""
+        reporter = None
+        if not self.args.quiet:
+            reporter = progress.ProgressReporter(
+                sys.stderr, "tiler-opt", interactive=sys.stderr.isatty(), min_ops=progress.MIN_OPS
+            )
+        timings = progress.Timings() if self.args.timing else None
+        start = time.perf_counter()
+        with progress.reporting(reporter, timings):
+            text = self._process()
+        if timings is not None:
+            print("tiler-opt: timing\n" + timings.table(time.perf_counter() - start), file=sys.stderr)
+        return text
+
+    def apply_passes(self, prog: ModuleOp) -> None:
+        """PassPipeline.apply, each pass timed as a stage and the callback between passes
+        (verification, --print-between-passes) as 'verify'."""
+        passes, callback = self.pipeline.passes, self.pipeline.callback
+        if callback is not None:
+            with progress.stage("verify"):
+                callback(None, prog, passes[0] if passes else None)
+        for i, p in enumerate(passes):
+            with progress.stage(p.name):
+                p.apply(self.ctx, prog)
+            if callback is not None:
+                with progress.stage("verify"):
+                    callback(p, prog, passes[i + 1] if i + 1 < len(passes) else None)
+
     def _process(self) -> str:
         chunks, file_extension = self.prepare_input()
         out = io.StringIO()
@@ -328,10 +364,12 @@ class TilerOptMain(xDSLOptMain):
                 if i > 0:
                     out.write("// -----\n")
                 try:
-                    module = self.parse_chunk(chunk, file_extension, offset)
+                    with progress.stage("import" if self._input_format() in ONNX_FORMATS else "parse"):
+                        module = self.parse_chunk(chunk, file_extension, offset)
                     if module is not None:
                         self.apply_passes(module)
-                        out.write(self.output_resulting_program(module))
+                        with progress.stage("print"):
+                            out.write(self.output_resulting_program(module))
                 except ParseError as e:
                     if not self.args.parsing_diagnostics:
                         raise

@@ -28,6 +28,7 @@ from tiler_dialect.schedule import (
     region_extent,
     schedule_attr,
 )
+from tiler_passes import progress
 from tiler_passes.home_capacity import check_home_capacity
 from tiler_passes.options import TileOptions
 from tiler_passes.tiling.bufferize import bufferize_and_tile, op_name
@@ -139,9 +140,11 @@ class TilingFlow:
         """Solve every layer of the last setup."""
         start = time.perf_counter()
         solution = TilingSolution()
-        for name, op, problem in self.layers:
+        for index, (name, op, problem) in enumerate(self.layers, 1):
+            op_start = time.perf_counter()
             key = (problem.signature, options)
-            if key not in self._solved:
+            solved_before = key in self._solved
+            if not solved_before:
                 copies = [
                     [self.copies(problem, problem.path, hop, n) for n in problem.operand_names]
                     for hop in problem.path[1:]
@@ -159,6 +162,8 @@ class TilingFlow:
                     compulsory_bytes(problem),
                 )
             )
+            detail = f"{tiling.tiles} tiles" + (", same as an earlier layer" if solved_before else "")
+            progress.step(index, len(self.layers), f"{name} ({op.name})", detail, time.perf_counter() - op_start)
         solution.compile_seconds = time.perf_counter() - start
         return solution
 
