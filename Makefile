@@ -73,7 +73,7 @@ fuzz: $(STAMP)
 
 # The figures of BRIEF section 7 for the shared models (docs/benchmarks.md keeps them).
 bench: $(STAMP)
-	$(BIN)/tiler-bench --single-buffer
+	$(BIN)/tiler-bench --single-buffer --zoo
 
 clean:
 	rm -rf $(BUILD) $(VENV) tests/filecheck/**/Output

@@ -15,6 +15,8 @@ never in tests.
     tiler-bench --no-malloc-suite       # skip the A-K allocation suite
     tiler-bench --no-int8               # skip the int8 rows (QDQ KWS and ResNet-8, Deeploy's integer KWS, IC, AD)
     tiler-bench --no-c                  # skip the generated C's run time and size
+    tiler-bench --zoo                   # also onnx's light model zoo (L1 64 KiB, home L2 1 GiB)
+    tiler-bench --models --no-c --no-malloc-suite --zoo   # the zoo alone
 
 A fourth table runs the C target (docs/c_target.md) on every model at each L1 budget,
 double buffered: the compiled program's time per inference against onnxruntime's on one
@@ -70,6 +72,9 @@ class Config:
 
 
 CONFIGS = [Config(f"L1 {k} KiB", k * KIB, 1024 * KIB) for k in (8, 32, 64)]
+# onnx's light zoo (onnx/backend/test/data/light): a home that holds each model's weights
+# and activations (vgg19's weights are 548 MB), as tests/test_zoo.py tiles them.
+ZOO_CONFIG = Config("L1 64 KiB, L2 1 GiB home", 64 * KIB, 1024 * 1024 * KIB)
 # Tiles travel L3 -> L2 -> L1: the configuration of the multi-level tests.
 L3_CONFIG = Config("L3 home, L2 64 KiB, L1 16 KiB", 16 * KIB, 64 * KIB, "L3")
 
@@ -326,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="MiniMalloc's time per suite instance (default 60)")
     parser.add_argument("--cpsat-seconds", type=float, default=20.0, metavar="SECONDS",
                         help="wall-clock cap of the CP-SAT placement per suite instance (default 20)")
+    parser.add_argument("--zoo", action="store_true",
+                        help=f"also onnx's light model zoo at {ZOO_CONFIG.label}, double buffered")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args(argv)
 
@@ -373,6 +380,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(markdown_row(row), flush=True)
                 if double and config in CONFIGS and not args.no_c:
                     allocated[name, config.label] = module
+    if args.zoo:
+        import onnx
+
+        zoo = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+        print()
+        print_header(HEADER)
+        for path in sorted(zoo.glob("light_*.onnx")):
+            row, _, _ = measure(path.stem.removeprefix("light_"), path, ZOO_CONFIG, True, args.search_strategy)
+            rows.append(row)
+            print(markdown_row(row), flush=True)
     print()
     print_header(ARENA_HEADER)
     for arena in arenas:
