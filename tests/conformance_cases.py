@@ -99,11 +99,14 @@ def ops_of(module) -> list[TilerOp]:
 
 
 def random_input(rng, op: TilerOp, i: int) -> np.ndarray:
-    """A random value for input `i` of `op`: no zero divisors, no overflow, and positive
-    floats (valid for sqrt and pow)."""
+    """A random value for input `i` of `op`: no zero divisors, no overflow, positive
+    floats (valid for sqrt and pow), and indices in their dim's range, negative ones too."""
     t = op.inputs[i].type
     dtype = element_dtype(t.element_type)
     shape = tuple(t.get_shape())
+    bound = op.index_inputs().get(i)
+    if bound is not None:
+        return rng.integers(-bound, bound, shape).astype(dtype)
     if dtype == np.bool_:
         return rng.integers(0, 2, shape).astype(bool)
     if np.issubdtype(dtype, np.integer):

@@ -33,6 +33,12 @@ def _random_box(rng, desc):
             box.append((lo, int(rng.integers(lo + 1, dim.size + 1))))
         else:
             box.append((0, dim.size))
+    # only boxes the nested-output rule allows are tiles (a combined output index taken
+    # in part takes its outer dims one at a time)
+    for inner, outers in desc.nested_output_dims():
+        if box[inner] != (0, desc.dims[inner].size):
+            for o in outers:
+                box[o] = (box[o][0], box[o][0] + 1)
     return box
 
 

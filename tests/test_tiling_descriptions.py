@@ -36,6 +36,13 @@ def _random_box(rng, desc: TilingDescription):
             box.append((lo, hi))
         else:
             box.append((0, dim.size))
+    # a tile writes its output as one box: where an output index combines dims (a grouped
+    # conv's channel, Tile's copy and index), a dim taken in part takes its outer dims
+    # one index at a time (TilingDescription.nested_output_dims)
+    for inner, outers in desc.nested_output_dims():
+        if box[inner] != (0, desc.dims[inner].size):
+            for o in outers:
+                box[o] = (box[o][0], box[o][0] + 1)
     return tuple(box)
 
 
@@ -59,7 +66,10 @@ def check_op(op: TilerOp, rng, boxes: int = 3) -> None:
                 )
             inside = np.zeros(x.shape, dtype=bool)
             inside[tuple(slice(lo, hi) for lo, hi in _clip(region, x.shape))] = True
-            if np.issubdtype(x.dtype, np.floating):
+            bound = op.index_inputs().get(len(poisoned))
+            if bound is not None:  # indices: another valid index, in [-bound, bound)
+                junk = ((x + bound + 1) % (2 * bound) - bound).astype(x.dtype)
+            elif np.issubdtype(x.dtype, np.floating):
                 junk = np.full(x.shape, np.nan, dtype=x.dtype)
             elif x.dtype == np.bool_:
                 junk = ~x

@@ -27,16 +27,37 @@ def note_outcome(outcome: str) -> None:
 def random_inputs(module: ModuleOp, seed: int = 0) -> dict[str, np.ndarray]:
     from tiler_dialect.ops import element_dtype
 
+    from tiler_tools.executor.interpreter import main_function
+
     rng = np.random.default_rng(seed)
     out = {}
-    for name, t in signature(module)[0]:
+    args = main_function(module).body.block.args
+    for (name, t), arg in zip(signature(module)[0], args):
         dtype = element_dtype(t.element_type)
         shape = tuple(t.get_shape())
-        if np.issubdtype(dtype, np.floating):
+        bound = _index_bound(arg)
+        if bound is not None:  # indices (Gather's): valid ones, negative ones too
+            out[name] = rng.integers(-bound, bound, shape).astype(dtype)
+        elif np.issubdtype(dtype, np.floating):
             out[name] = rng.standard_normal(shape).astype(dtype)
         else:
             out[name] = rng.integers(1, 5, shape).astype(dtype)
     return out
+
+
+def _index_bound(value) -> int | None:
+    """The smallest dim size that `value` indexes into (TilerOp.index_inputs), through
+    views, or None when no op reads it as indices."""
+    bounds = []
+    for use in value.uses:
+        op = use.operation
+        if isinstance(op, TilerOp) and op.IS_VIEW:
+            inner = _index_bound(op.results[0])
+            if inner is not None:
+                bounds.append(inner)
+        elif isinstance(op, TilerOp) and use.index in op.index_inputs():
+            bounds.append(op.index_inputs()[use.index])
+    return min(bounds) if bounds else None
 
 
 def tile(module: ModuleOp, hierarchy: MemoryHierarchy | None = None, **settings) -> TilingSolution:

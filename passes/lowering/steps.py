@@ -1,5 +1,6 @@
 """The ops whose lowering takes several steps over scratch buffers rather than one
-linalg.generic: softmax and layer normalization per row, the integer contractions (an
+linalg.generic: softmax and layer normalization per row, ArgMax/ArgMin and Gather
+(indexing.py), the integer contractions (an
 int32 sum, then the requantizing epilogue), the integer sums and means, Deeploy's
 iSoftmax and iRMSNorm, onnxruntime's QLinearSoftmax. `STEPS` maps each op to its steps;
 `INTEGER_STEPS` those whose integer form alone takes steps."""
@@ -42,6 +43,7 @@ from tiler_dialect.ops.qlinear import (
 )
 from tiler_dialect.tiling import IterKind, LinearForm
 from tiler_passes.lowering import deeploy, integer
+from tiler_passes.lowering.indexing import STEPS as INDEXING_STEPS
 from tiler_passes.lowering.structured import Access, Element, Emitter, Index, constant_of, fill, generic
 from tiler_passes.lowering.tile import Tile, input_access, output_scratch, reduce_count, row_scratch
 
@@ -343,6 +345,7 @@ STEPS: dict[type[TilerOp], Callable[[Emitter, Tile], None]] = {
     RequantizedMatMulOp: _lower_requantized_contraction,
     IntegerSoftmaxOp: _lower_integer_softmax,
     IntegerRMSNormOp: _lower_integer_rms_norm,
+    **INDEXING_STEPS,
 }
 
 INTEGER_STEPS: dict[type[TilerOp], Callable[[Emitter, Tile], None]] = {

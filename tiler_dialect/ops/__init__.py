@@ -31,11 +31,13 @@ from tiler_dialect.ops.contraction import GemmOp, MatMulOp
 from tiler_dialect.ops.data_movement import (
     ConcatOp,
     ExpandOp,
+    GatherOp,
     PadOp,
     ReduceMeanOp,
     ReduceSumOp,
     ReshapeOp,
     SliceOp,
+    TileOp,
     TransposeOp,
 )
 from tiler_dialect.ops.elementwise import (
@@ -101,6 +103,8 @@ from tiler_dialect.ops.qlinear import (
 from tiler_dialect.ops.quantization import DequantizeLinearOp, QuantizeLinearOp
 from tiler_dialect.ops.reduction import (
     REDUCTION_OPS,
+    ArgMaxOp,
+    ArgMinOp,
     ReduceL1Op,
     ReduceMaxOp,
     ReduceMinOp,
@@ -136,6 +140,8 @@ ALL_OPS: tuple[type[TilerOp], ...] = (
     BatchNormOp,
     TransposeOp,
     ExpandOp,
+    TileOp,
+    GatherOp,
     ConcatOp,
     SliceOp,
     PadOp,

@@ -146,6 +146,12 @@ class TilerOp(IRDLOperation):
             raise VerifyException(f"{self.name} is defined on floating-point tensors, got {first}")
         return first
 
+    def index_inputs(self) -> dict[int, int]:
+        """Inputs whose values are indices into a dim of another operand (Gather's
+        indices): input number -> that dim's size n; valid values lie in [-n, n). Test
+        data for such inputs is drawn there."""
+        return {}
+
     # -- construction -------------------------------------------------------------------
 
     @classmethod

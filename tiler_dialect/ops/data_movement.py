@@ -1,5 +1,5 @@
-"""Ops that move or select data: Transpose, Concat, Slice, Pad (constant), the reshape
-view, and ReduceMean (a reduction over whole axes)."""
+"""Ops that move or select data: Transpose, Expand, Tile, Gather, Concat, Slice, Pad
+(constant), the reshape view, and ReduceMean (a reduction over whole axes)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,18 @@ from xdsl.dialects.builtin import (
     Float64Type,
     FloatAttr,
     I64,
+    i64,
     IntegerAttr,
     MemRefType,
     StringAttr,
     TensorType,
 )
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import irdl_op_definition, opt_prop_def, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.attributes import memory_level_of, verify_memory_level
+from tiler_dialect.errors import TilerError
 from tiler_dialect.ops.base import TilerOp
 from tiler_dialect.ops.dtypes import element_dtype
 from tiler_dialect.ops.shapes import Shape, normalize_axis
@@ -104,6 +106,148 @@ class ExpandOp(TilerOp):
     def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray:
         """The tile's box, not the whole output, is what its input region broadcasts to."""
         return np.array(np.broadcast_to(inputs[0], tuple(hi - lo for lo, hi in box)))
+
+
+@irdl_op_definition
+class TileOp(TilerOp):
+    """ONNX Tile: x repeated `repeats[i]` times along each dim i, so output index o of a
+    dim of size m reads input index o mod m.
+
+    Tiling: a dim that repeats (repeats > 1, size m > 1) is two iteration dims, the copy
+    r and the index j within it, with the output index m * r + j and the input index j:
+    linear maps, so no modulo in the description. A tile that takes part of j stays
+    within one copy (r extent 1: the nested-output rule) and needs the input region of
+    its j range, [o mod m, ...]; a tile of several copies takes j whole and needs the
+    whole input dim. Those are the two regions a tile of an output dim can need without
+    wrapping around inside one box."""
+
+    name = "tiler.tile"
+
+    repeats = prop_def(DenseArrayBase[I64])
+
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
+        x = shapes[0]
+        repeats = self.repeats.get_values()
+        if len(repeats) != len(x):
+            raise VerifyException(f"repeats needs one value per dim ({len(x)}), got {len(repeats)}")
+        if any(r < 1 for r in repeats):
+            raise VerifyException(f"repeats {list(repeats)} must be positive: empty tensors are not supported")
+        return tuple(s * r for s, r in zip(x, repeats))
+
+    def _layout(self) -> list[tuple[int | None, int | None]]:
+        """Per dim, the positions of its copy dim and its index dim (None: absent)."""
+        out, n = [], 0
+        for m, r in zip(self.input_shapes[0], self.repeats.get_values()):
+            copy = index = None
+            if r > 1 or m == 1:
+                copy, n = n, n + 1
+            if m > 1:
+                index, n = n, n + 1
+            out.append((copy, index))
+        return out
+
+    def tiling(self) -> TilingDescription:
+        x = self.input_shapes[0]
+        layout = self._layout()
+        dims: list[IterDim] = []
+        x_exprs: list = []
+        y_exprs: list = []
+        for i, ((copy, index), m, r) in enumerate(zip(layout, x, self.repeats.get_values())):
+            if copy is not None:
+                dims.append(IterDim(f"r{i}", r))
+            if index is not None:
+                dims.append(IterDim(f"d{i}", m))
+        n = len(dims)
+        for (copy, index), m in zip(layout, x):
+            x_exprs.append(0 if index is None else d(index))
+            if copy is None:
+                y_exprs.append(d(index))  # type: ignore[arg-type]
+            elif index is None:
+                y_exprs.append(d(copy))
+            else:
+                y_exprs.append(d(copy) * m + d(index))
+        return TilingDescription(tuple(dims), (OperandAccess(dims_map(n, x_exprs)),), (OperandAccess(dims_map(n, y_exprs)),))
+
+    def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray:
+        """The tile's input region repeated by the extent of each copy dim in the box."""
+        reps = [1 if copy is None else box[copy][1] - box[copy][0] for copy, _ in self._layout()]
+        return np.tile(inputs[0], reps)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.tile(x, self.repeats.get_values())
+
+
+INDEX_TYPES = (np.dtype(np.int32), np.dtype(np.int64))
+"""The element types of Gather's indices (ONNX's tind)."""
+
+
+@irdl_op_definition
+class GatherOp(TilerOp):
+    """ONNX Gather: out[o..., i..., n...] = data[o..., indices[i...], n...] along `axis`
+    (non-negative); an index below zero counts from the end (-size <= index < size).
+
+    Tiling: the dims of data before and after the axis, and the dims of indices, tile
+    freely; the gathered axis of data (dim `k`) is taken whole by every tile, as a window
+    is: which rows a tile reads depends on the indices' values. With constant indices
+    only the rows a tile's indices name would be needed, but whole is what is described
+    (simple, and sound)."""
+
+    name = "tiler.gather"
+    NUM_INPUTS: ClassVar = (2, 2)
+
+    axis = prop_def(IntegerAttr[I64], default_value=IntegerAttr(0, i64))
+
+    @property
+    def axis_index(self) -> int:
+        return normalize_axis(self.axis.value.data, len(self.input_shapes[0]))
+
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
+        data, indices = shapes
+        if not data:
+            raise VerifyException("data must have rank 1 or more")
+        axis = normalize_axis(self.axis.value.data, len(data))
+        return (*data[:axis], *indices, *data[axis + 1 :])
+
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
+        data, indices = element_types
+        if element_dtype(indices) not in INDEX_TYPES:
+            raise VerifyException(f"indices must be int32 or int64, got {indices}")
+        return data
+
+    def index_inputs(self) -> dict[int, int]:
+        return {1: self.input_shapes[0][self.axis_index]}
+
+    def tiling(self) -> TilingDescription:
+        data, indices = self.input_shapes
+        axis = self.axis_index
+        out = self.output_shape
+        q = len(indices)
+        dims = [IterDim(f"o{i}", s) for i, s in enumerate(data[:axis])]
+        dims += [IterDim(f"i{j}", s) for j, s in enumerate(indices)]
+        dims += [IterDim(f"n{i}", s) for i, s in enumerate(data[axis + 1 :], start=axis + 1)]
+        dims.append(IterDim("k", data[axis], IterKind.WINDOW, tileable=False))
+        n = len(dims)
+        k = n - 1
+        data_map = dims_map(n, [*(d(i) for i in range(axis)), d(k), *(d(axis + q + j) for j in range(len(data) - axis - 1))])
+        indices_map = dims_map(n, [d(axis + j) for j in range(q)])
+        return TilingDescription(
+            tuple(dims), (OperandAccess(data_map), OperandAccess(indices_map)), (_output_access_of(n, len(out)),)
+        )
+
+    def compute(self, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        size = data.shape[self.axis_index]
+        bad = (indices < -size) | (indices >= size)
+        if np.any(bad):
+            raise TilerError(
+                f"{self.display_name}: index {int(indices[bad].reshape(-1)[0])} is outside [-{size}, {size}) "
+                f"(axis {self.axis_index} of data has size {size})"
+            )
+        return np.take(data, indices.astype(np.int64), axis=self.axis_index)
+
+
+def _output_access_of(num_dims: int, rank: int) -> OperandAccess:
+    """The output indexed by the first `rank` of `num_dims` iteration dims."""
+    return OperandAccess(dims_map(num_dims, [d(i) for i in range(rank)]))
 
 
 @irdl_op_definition

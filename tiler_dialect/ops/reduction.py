@@ -1,5 +1,6 @@
 """Reductions beyond the sum and mean (data_movement.py's ReduceOp): maximum, minimum,
-product, and the sums of absolute values and of squares, over `axes`.
+product, and the sums of absolute values and of squares, over `axes`; and the index of
+the maximum or minimum along one axis (ArgMax, ArgMin).
 
 The sums split across tiles (their partial results add); the others stay whole along
 the reduced axes, as a pooling window does. ONNX's L2 norm, log-sum and log-sum-exp
@@ -8,12 +9,20 @@ import as these followed by elementwise ops.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
-from xdsl.irdl import irdl_op_definition
+from xdsl.dialects.builtin import BoolAttr, I64, IntegerAttr, i64
+from xdsl.ir import Attribute
+from xdsl.irdl import irdl_op_definition, prop_def
+from xdsl.utils.exceptions import VerifyException
 
+from tiler_dialect.ops.base import TilerOp
 from tiler_dialect.ops.data_movement import ReduceOp
+from tiler_dialect.ops.logic import is_bool
+from tiler_dialect.ops.shapes import Shape, normalize_axis
+from tiler_dialect.tiling import IterDim, IterKind, OperandAccess, TilingDescription, d, dims_map
 
 
 class _NumpyReduction(ReduceOp):
@@ -75,4 +84,85 @@ class ReduceSumSquareOp(_NumpyReduction):
         return x * x
 
 
-REDUCTION_OPS = (ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op, ReduceSumSquareOp)
+class ArgReduction(TilerOp):
+    """The index (int64) of the maximum (ArgMax) or minimum (ArgMin) along `axis`: the
+    first one, or the last with `select_last_index`; a NaN counts as the extreme (numpy's
+    argmax/argmin, ONNX's reference). `keepdims` keeps the axis as size 1.
+
+    Tiling: the other dims tile freely; the reduced axis stays whole in a tile. Splitting
+    it would need each tile to carry its best value beside its index and a combine that
+    compares values (not a sum), which the descriptions' combine does not express; the
+    lowering keeps the running best value in a per-output scratch buffer (`scratch`)."""
+
+    axis = prop_def(IntegerAttr[I64], default_value=IntegerAttr(0, i64))
+    keepdims = prop_def(BoolAttr, default_value=BoolAttr.from_bool(True))
+    select_last_index = prop_def(BoolAttr, default_value=BoolAttr.from_bool(False))
+
+    PICK: ClassVar = staticmethod(np.argmax)
+    LARGEST: ClassVar[bool] = True
+    """Whether the op looks for the maximum (its lowering's comparison and start value)."""
+
+    @property
+    def axis_index(self) -> int:
+        return normalize_axis(self.axis.value.data, len(self.input_shapes[0]))
+
+    @property
+    def last(self) -> bool:
+        return bool(self.select_last_index.value.data)
+
+    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
+        x = shapes[0]
+        if not x:
+            raise VerifyException(f"{self.name} needs an input of rank 1 or more")
+        axis = normalize_axis(self.axis.value.data, len(x))
+        keep = bool(self.keepdims.value.data)
+        return tuple(1 if i == axis else s for i, s in enumerate(x) if keep or i != axis)
+
+    def infer_element_type(self, element_types: Sequence[Attribute]) -> Attribute:
+        t = element_types[0]
+        if is_bool(t):
+            raise VerifyException(f"{self.name} is defined on numbers, got {t}")
+        return i64
+
+    def tiling(self) -> TilingDescription:
+        x = self.input_shapes[0]
+        axis = self.axis_index
+        keep = bool(self.keepdims.value.data)
+        kept = [i for i in range(len(x)) if i != axis]
+        order = [*kept, axis]  # the kept dims (parallel), then the reduced one, whole
+        dims = tuple(
+            IterDim(f"d{i}", x[i], IterKind.REDUCTION, tileable=False) if i == axis else IterDim(f"d{i}", x[i])
+            for i in order
+        )
+        n = len(order)
+        position = {dim: p for p, dim in enumerate(order)}
+        x_map = dims_map(n, [d(position[i]) for i in range(len(x))])
+        y_map = dims_map(n, [0 if i == axis else d(position[i]) for i in range(len(x)) if keep or i != axis])
+        # the running best value per output element
+        return TilingDescription(dims, (OperandAccess(x_map),), (OperandAccess(y_map),), scratch=(OperandAccess(y_map),))
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        axis = self.axis_index
+        pick = type(self).PICK
+        if self.last:
+            index = x.shape[axis] - 1 - pick(np.flip(x, axis), axis=axis)
+        else:
+            index = pick(x, axis=axis)
+        if self.keepdims.value.data:
+            index = np.expand_dims(index, axis)
+        return np.asarray(index, dtype=np.int64)
+
+
+@irdl_op_definition
+class ArgMaxOp(ArgReduction):
+    name = "tiler.arg_max"
+
+
+@irdl_op_definition
+class ArgMinOp(ArgReduction):
+    name = "tiler.arg_min"
+    PICK: ClassVar = staticmethod(np.argmin)
+    LARGEST: ClassVar[bool] = False
+
+
+REDUCTION_OPS = (ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op, ReduceSumSquareOp, ArgMaxOp, ArgMinOp)

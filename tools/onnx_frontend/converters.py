@@ -1,8 +1,8 @@
 """One converter per ONNX op: read the node's attributes (resolving defaults and opset
 differences), and emit the canonical tiler op. Here: windows (Conv, pools), contractions,
 normalizations and reductions, and the registry every converter module adds to; data
-movement and views, elementwise ops, training ops, Einsum and the quantized ops have
-modules of their own."""
+movement and views, elementwise ops, training ops, Einsum, the quantized ops and the
+indexing ops (ArgMax/ArgMin, Tile, Gather) have modules of their own."""
 
 from __future__ import annotations
 
@@ -413,3 +413,4 @@ from tiler_tools.onnx_frontend import elementwise_converters as _elementwise  # 
 from tiler_tools.onnx_frontend import training_converters as _training  # noqa: E402,F401
 from tiler_tools.onnx_frontend import einsum as _einsum  # noqa: E402,F401
 from tiler_tools.onnx_frontend import quantized as _quantized  # noqa: E402,F401
+from tiler_tools.onnx_frontend import indexing_converters as _indexing  # noqa: E402,F401

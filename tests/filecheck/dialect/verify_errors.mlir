@@ -368,3 +368,43 @@ builtin.module {
   }
 }
 // CHECK: Operation does not verify: scale of shape [4] does not broadcast to the normalized shape [8]
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<2x3xi1, #tiler.mem<"L2">>) {
+    %y = tiler.arg_max %x : (tensor<2x3xi1, #tiler.mem<"L2">>) -> tensor<1x3xi64, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: tiler.arg_max is defined on numbers, got i1
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<2x3xf32, #tiler.mem<"L2">>) {
+    %y = tiler.arg_min %x {axis = 2 : i64} : (tensor<2x3xf32, #tiler.mem<"L2">>) -> tensor<2x3xi64, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: axis 2 is out of range for rank 2
+
+// -----
+
+builtin.module {
+  func.func @f(%x: tensor<2x3xf32, #tiler.mem<"L2">>) {
+    %y = tiler.tile %x {repeats = array<i64: 2>} : (tensor<2x3xf32, #tiler.mem<"L2">>) -> tensor<4x3xf32, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: repeats needs one value per dim (2), got 1
+
+// -----
+
+builtin.module {
+  func.func @f(%e: tensor<10x4xf32, #tiler.mem<"L2">>, %i: tensor<5xf32, #tiler.mem<"L2">>) {
+    %y = tiler.gather %e, %i : (tensor<10x4xf32, #tiler.mem<"L2">>, tensor<5xf32, #tiler.mem<"L2">>) -> tensor<5x4xf32, #tiler.mem<"L2">>
+    func.return
+  }
+}
+// CHECK: Operation does not verify: indices must be int32 or int64, got f32
