@@ -69,7 +69,7 @@ class ProgressReporter:
             self.stream.write("\r" + line.ljust(self._bar_width))
             self._bar_width = len(line)
             if index == total:
-                self._clear()
+                self.clear()
         else:
             self.stream.write(f"{self.prefix}: {stage} {index}/{total} {label}: {detail}, {seconds:.2f} s\n")
         self.stream.flush()
@@ -77,11 +77,11 @@ class ProgressReporter:
     def stage_done(self, path: tuple[str, ...], seconds: float) -> None:
         if len(path) > 1 or not self._shown:
             return
-        self._clear()
+        self.clear()
         self.stream.write(f"{self.prefix}: {path[-1]} done in {seconds:.2f} s\n")
         self.stream.flush()
 
-    def _clear(self) -> None:
+    def clear(self) -> None:
         if self.interactive and self._bar_width:
             self.stream.write("\r" + " " * self._bar_width + "\r")
             self._bar_width = 0
@@ -103,7 +103,7 @@ def reporting(reporter: ProgressReporter | None, timings: Timings | None) -> Ite
         yield
     finally:
         if _reporter is not None:
-            _reporter._clear()
+            _reporter.clear()
         _reporter, _timings = saved[0], saved[1]
         _path[:] = saved[2]
 

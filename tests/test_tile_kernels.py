@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from conformance_cases import conformance_ops, ops_of, random_input
 from conftest import shared_path
+from tiling_helpers import as_tile
 
 from tiler_dialect.ops import TilerOp
 from tiler_dialect.tiling import IterKind
@@ -33,13 +34,7 @@ def _random_box(rng, desc):
             box.append((lo, int(rng.integers(lo + 1, dim.size + 1))))
         else:
             box.append((0, dim.size))
-    # only boxes the nested-output rule allows are tiles (a combined output index taken
-    # in part takes its outer dims one at a time)
-    for inner, outers in desc.nested_output_dims():
-        if box[inner] != (0, desc.dims[inner].size):
-            for o in outers:
-                box[o] = (box[o][0], box[o][0] + 1)
-    return box
+    return as_tile(box, desc)
 
 
 def check(op: TilerOp, rng, boxes: int = 3) -> None:

@@ -18,6 +18,7 @@ import onnx
 from conformance_cases import conformance_ops, ops_of, random_input
 from conftest import SHARED, shared_path
 from quantized_graphs import GRAPHS as QUANTIZED_GRAPHS
+from tiling_helpers import as_tile
 
 from tiler_dialect.ops import TilerOp
 from tiler_dialect.tiling import IterKind, OutOfBounds, TilingDescription
@@ -36,14 +37,7 @@ def _random_box(rng, desc: TilingDescription):
             box.append((lo, hi))
         else:
             box.append((0, dim.size))
-    # a tile writes its output as one box: where an output index combines dims (a grouped
-    # conv's channel, Tile's copy and index), a dim taken in part takes its outer dims
-    # one index at a time (TilingDescription.nested_output_dims)
-    for inner, outers in desc.nested_output_dims():
-        if box[inner] != (0, desc.dims[inner].size):
-            for o in outers:
-                box[o] = (box[o][0], box[o][0] + 1)
-    return tuple(box)
+    return tuple(as_tile(box, desc))
 
 
 def check_op(op: TilerOp, rng, boxes: int = 3) -> None:

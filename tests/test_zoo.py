@@ -16,8 +16,6 @@ for the nine models, so `make test-all` runs them and `make test` does not."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import onnx
 import pytest
@@ -25,14 +23,14 @@ from tiling_helpers import check_solution_fits, random_inputs, tile
 
 from tiler_dialect import MemoryHierarchy
 from tiler_passes.tiler import Tiler
+from tiler_tools.bench import ZOO_CONFIG, zoo_dir
 from tiler_tools.executor import execute
 from tiler_tools.onnx_frontend import import_onnx
 
 pytestmark = pytest.mark.slow
 
-ZOO = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+ZOO = zoo_dir()
 MODELS = sorted(p.stem.removeprefix("light_") for p in ZOO.glob("light_*.onnx"))
-ZOO_HIERARCHY = dict(l1=64 * 1024, l2=1024 * 1024 * 1024)
 RTOL, ATOL = 1e-4, 1e-5
 
 
@@ -85,7 +83,7 @@ def test_zoo_model_tiled_allocated_matches_onnxruntime(model):
     import onnxruntime as ort
 
     proto = with_random_weights(onnx.load(ZOO / f"light_{model}.onnx"))
-    hierarchy = MemoryHierarchy.fromSizes(**ZOO_HIERARCHY)
+    hierarchy = MemoryHierarchy.fromSizes(l1=ZOO_CONFIG.l1, l2=ZOO_CONFIG.l2, default=ZOO_CONFIG.home)
     module = import_onnx(proto, hierarchy)
     feeds = random_inputs(module)
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])

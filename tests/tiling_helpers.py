@@ -60,6 +60,18 @@ def _index_bound(value) -> int | None:
     return min(bounds) if bounds else None
 
 
+def as_tile(box: list[tuple[int, int]], desc) -> list[tuple[int, int]]:
+    """`box` narrowed to one a tile can be: a tile writes its output as one box, so where
+    an output index combines dims (a grouped conv's channel, Tile's copy and index), a
+    dim taken in part takes its outer dims one index at a time
+    (TilingDescription.nested_output_dims)."""
+    for inner, outers in desc.nested_output_dims():
+        if box[inner] != (0, desc.dims[inner].size):
+            for o in outers:
+                box[o] = (box[o][0], box[o][0] + 1)
+    return box
+
+
 def tile(module: ModuleOp, hierarchy: MemoryHierarchy | None = None, **settings) -> TilingSolution:
     """Run the Tiler on `module` in place (its own hierarchy unless one is given)."""
     from tiler_dialect.attributes import HIERARCHY_ATTR_NAME, MemoryHierarchyAttr, hierarchy_of

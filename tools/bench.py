@@ -75,6 +75,13 @@ CONFIGS = [Config(f"L1 {k} KiB", k * KIB, 1024 * KIB) for k in (8, 32, 64)]
 # onnx's light zoo (onnx/backend/test/data/light): a home that holds each model's weights
 # and activations (vgg19's weights are 548 MB), as tests/test_zoo.py tiles them.
 ZOO_CONFIG = Config("L1 64 KiB, L2 1 GiB home", 64 * KIB, 1024 * 1024 * KIB)
+
+
+def zoo_dir() -> Path:
+    """Where onnx keeps its light models (imported on use: keeps start-up fast)."""
+    import onnx
+
+    return Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 # Tiles travel L3 -> L2 -> L1: the configuration of the multi-level tests.
 L3_CONFIG = Config("L3 home, L2 64 KiB, L1 16 KiB", 16 * KIB, 64 * KIB, "L3")
 
@@ -381,12 +388,9 @@ def main(argv: list[str] | None = None) -> int:
                 if double and config in CONFIGS and not args.no_c:
                     allocated[name, config.label] = module
     if args.zoo:
-        import onnx
-
-        zoo = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
         print()
         print_header(HEADER)
-        for path in sorted(zoo.glob("light_*.onnx")):
+        for path in sorted(zoo_dir().glob("light_*.onnx")):
             row, _, _ = measure(path.stem.removeprefix("light_"), path, ZOO_CONFIG, True, args.search_strategy)
             rows.append(row)
             print(markdown_row(row), flush=True)

@@ -33,8 +33,6 @@ from tiler_dialect.ops.data_movement import (
     ExpandOp,
     GatherOp,
     PadOp,
-    ReduceMeanOp,
-    ReduceSumOp,
     ReshapeOp,
     SliceOp,
     TileOp,
@@ -107,8 +105,10 @@ from tiler_dialect.ops.reduction import (
     ArgMinOp,
     ReduceL1Op,
     ReduceMaxOp,
+    ReduceMeanOp,
     ReduceMinOp,
     ReduceProdOp,
+    ReduceSumOp,
     ReduceSumSquareOp,
 )
 from tiler_dialect.ops.spatial import AveragePoolOp, ConvOp, GlobalAveragePoolOp, MaxPoolOp

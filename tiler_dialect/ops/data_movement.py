@@ -1,5 +1,5 @@
 """Ops that move or select data: Transpose, Expand, Tile, Gather, Concat, Slice, Pad
-(constant), the reshape view, and ReduceMean (a reduction over whole axes)."""
+and the reshape view."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import (
-    BoolAttr,
     DenseArrayBase,
     f64,
     Float64Type,
@@ -48,8 +47,9 @@ def _identity_dims(shape: Shape, whole: Sequence[int] = ()) -> tuple[IterDim, ..
     return tuple(IterDim(f"d{i}", s, tileable=i not in whole) for i, s in enumerate(shape))
 
 
-def _output_access(rank: int) -> OperandAccess:
-    return OperandAccess(dims_map(rank, [d(i) for i in range(rank)]))
+def _output_access(rank: int, num_dims: int | None = None) -> OperandAccess:
+    """The output indexed by the first `rank` iteration dims (of `num_dims`, default `rank`)."""
+    return OperandAccess(dims_map(rank if num_dims is None else num_dims, [d(i) for i in range(rank)]))
 
 
 @irdl_op_definition
@@ -231,23 +231,23 @@ class GatherOp(TilerOp):
         data_map = dims_map(n, [*(d(i) for i in range(axis)), d(k), *(d(axis + q + j) for j in range(len(data) - axis - 1))])
         indices_map = dims_map(n, [d(axis + j) for j in range(q)])
         return TilingDescription(
-            tuple(dims), (OperandAccess(data_map), OperandAccess(indices_map)), (_output_access_of(n, len(out)),)
+            tuple(dims), (OperandAccess(data_map), OperandAccess(indices_map)), (_output_access(len(out), n),)
         )
 
     def compute(self, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
-        size = data.shape[self.axis_index]
-        bad = (indices < -size) | (indices >= size)
-        if np.any(bad):
-            raise TilerError(
-                f"{self.display_name}: index {int(indices[bad].reshape(-1)[0])} is outside [-{size}, {size}) "
-                f"(axis {self.axis_index} of data has size {size})"
-            )
+        problem = index_out_of_range(indices, data.shape[self.axis_index], self.axis_index)
+        if problem is not None:
+            raise TilerError(f"{self.display_name}: {problem}")
         return np.take(data, indices.astype(np.int64), axis=self.axis_index)
 
 
-def _output_access_of(num_dims: int, rank: int) -> OperandAccess:
-    """The output indexed by the first `rank` of `num_dims` iteration dims."""
-    return OperandAccess(dims_map(num_dims, [d(i) for i in range(rank)]))
+def index_out_of_range(indices: np.ndarray, size: int, axis: int) -> str | None:
+    """What is wrong with Gather indices into an axis of `size`, or None when all lie in
+    [-size, size)."""
+    bad = (indices < -size) | (indices >= size)
+    if not np.any(bad):
+        return None
+    return f"index {int(indices[bad].reshape(-1)[0])} is outside [-{size}, {size}) (axis {axis} of data has size {size})"
 
 
 @irdl_op_definition
@@ -432,127 +432,6 @@ class PadOp(TilerOp):
             return np.pad(x[crop], widths, mode=self.pad_mode)
         value = x.dtype.type(self.value.value.data)
         return np.pad(x[crop], widths, constant_values=value)
-
-
-def mean_part(x: np.ndarray, axes: Sequence[int], count: int, keepdims: bool) -> np.ndarray:
-    """The part of a float mean over `count` elements that a tile holding `x` adds: its
-    sum over `axes` / count (in double precision, rounded back), so tiles' parts add up."""
-    return np.asarray(x.astype(np.float64).sum(axis=tuple(axes), keepdims=keepdims) / count).astype(x.dtype)
-
-
-class ReduceOp(TilerOp):
-    """A reduction over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`."""
-
-    axes = prop_def(DenseArrayBase[I64])
-    keepdims = prop_def(BoolAttr, default_value=BoolAttr.from_bool(True))
-
-    COMBINE: ClassVar[str | None] = None
-    """How partial results of a split reduction combine; None: the reduction stays whole."""
-
-    @property
-    def combine(self) -> str | None:
-        """This op's COMBINE (an op whose element type decides overrides it)."""
-        return self.COMBINE
-
-    def infer_shape(self, shapes: Sequence[Shape]) -> Shape:
-        x = shapes[0]
-        axes = self.axes.get_values()
-        if not axes or list(axes) != sorted(set(axes)) or axes[0] < 0 or axes[-1] >= len(x):
-            raise VerifyException(
-                f"axes {list(axes)} must be sorted, unique and within rank {len(x)}"
-            )
-        keep = bool(self.keepdims.value.data)
-        return tuple(1 if i in axes else s for i, s in enumerate(x) if keep or i not in axes)
-
-    def tiling(self) -> TilingDescription:
-        x = self.input_shapes[0]
-        axes = self.axes.get_values()
-        keep = bool(self.keepdims.value.data)
-        kept = [i for i in range(len(x)) if i not in axes]
-        # iteration space: the kept dims (parallel), then the reduced ones
-        order = kept + list(axes)
-        dims = tuple(
-            IterDim(f"d{i}", x[i], IterKind.PARALLEL if i in kept else IterKind.REDUCTION)
-            for i in order
-        )
-        n = len(order)
-        position = {dim: p for p, dim in enumerate(order)}
-        x_map = dims_map(n, [d(position[i]) for i in range(len(x))])
-        y_map = dims_map(
-            n, [0 if i in axes else d(position[i]) for i in range(len(x)) if keep or i not in axes]
-        )
-        return TilingDescription(dims, (OperandAccess(x_map),), (OperandAccess(y_map),), combine=self.combine)
-
-
-MEAN_ROUNDINGS = ("toward_zero", "half_up", "half_away")
-"""How an integer mean rounds: toward zero (ONNX), half up (floor(mean + 1/2), Deeploy's
-for a power-of-two count) or half away from zero (Deeploy's otherwise)."""
-
-
-@irdl_op_definition
-class ReduceMeanOp(ReduceOp):
-    """The mean over `axes`; an integer mean rounds as `rounding` says (default toward zero)."""
-
-    name = "tiler.reduce_mean"
-
-    rounding = opt_prop_def(StringAttr)
-
-    @property
-    def rounding_mode(self) -> str:
-        return self.rounding.data if self.rounding is not None else "toward_zero"
-
-    def verify_(self) -> None:
-        if self.rounding_mode not in MEAN_ROUNDINGS:
-            raise VerifyException(f"rounding must be one of {', '.join(MEAN_ROUNDINGS)}, got \"{self.rounding_mode}\"")
-        super().verify_()
-
-    @property
-    def float_mean(self) -> bool:
-        return not np.issubdtype(element_dtype(self.inputs[0].type.element_type), np.integer)
-
-    @property
-    def combine(self) -> str | None:
-        # a float mean is a sum of x / count: its partial sums over tiles add up (an
-        # integer mean rounds once, at the end, so it stays whole)
-        return "sum" if self.float_mean else None
-
-    def compute_tile(self, inputs: Sequence[np.ndarray], box: Sequence[tuple[int, int]]) -> np.ndarray | None:
-        if not self.float_mean:
-            return None
-        axes = tuple(self.axes.get_values())
-        count = math.prod(self.input_shapes[0][a] for a in axes)
-        return mean_part(inputs[0], axes, count, bool(self.keepdims.value.data))
-
-    def compute(self, x: np.ndarray) -> np.ndarray:
-        axes = self.axes.get_values()
-        keep = bool(self.keepdims.value.data)
-        mode = self.rounding_mode
-        if np.issubdtype(x.dtype, np.integer) and mode != "toward_zero":
-            count = math.prod(x.shape[a] for a in axes)
-            total = x.astype(np.int64).sum(axis=axes, keepdims=keep)
-            if mode == "half_up":
-                mean = (total + count // 2) // count
-            else:
-                shifted = total + np.where(total >= 0, 1, -1) * (count // 2)
-                mean = np.where(shifted < 0, -((-shifted) // count), shifted // count)
-            return np.asarray(mean).astype(x.dtype)
-        mean = x.astype(np.float64).mean(axis=axes, keepdims=keep)
-        if np.issubdtype(x.dtype, np.integer):
-            mean = np.trunc(mean)
-        return np.asarray(mean).astype(x.dtype)
-
-
-@irdl_op_definition
-class ReduceSumOp(ReduceOp):
-    """The sum over `axes`, in the input's element type (a split reduction adds partial sums)."""
-
-    name = "tiler.reduce_sum"
-    COMBINE: ClassVar = "sum"
-
-    def compute(self, x: np.ndarray) -> np.ndarray:
-        axes = self.axes.get_values()
-        keep = bool(self.keepdims.value.data)
-        return np.asarray(x.sum(axis=axes, keepdims=keep)).astype(x.dtype)
 
 
 @irdl_op_definition

@@ -18,7 +18,7 @@ from xdsl.irdl import irdl_op_definition, prop_def
 from xdsl.utils.exceptions import VerifyException
 
 from tiler_dialect.ops.base import TilerOp
-from tiler_dialect.ops.data_movement import mean_part
+from tiler_dialect.ops.reduction import mean_part
 from tiler_dialect.ops.shapes import Shape
 from tiler_dialect.tiling import (
     IterDim,

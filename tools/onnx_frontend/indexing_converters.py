@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from tiler_dialect.ops import ArgMaxOp, ArgMinOp, GatherOp, TileOp
-from tiler_dialect.ops.data_movement import INDEX_TYPES
+from tiler_dialect.ops.data_movement import INDEX_TYPES, index_out_of_range
 from tiler_dialect.ops.properties import int_attr, ints_attr
 from tiler_tools.onnx_frontend.converters import checked_axis, converter, int_list
 from tiler_tools.onnx_frontend.errors import MalformedModel
@@ -56,13 +54,9 @@ def _gather(n: Node) -> Sequence[Value]:
     if value_dtype(indices) not in INDEX_TYPES:
         raise MalformedModel(f"{n.label}: indices must be int32 or int64, got {value_dtype(indices)}")
     if isinstance(indices, Const):
-        size = shape[axis]
-        bad = (indices.array < -size) | (indices.array >= size)
-        if np.any(bad):
-            raise MalformedModel(
-                f"{n.label}: index {int(indices.array[bad].reshape(-1)[0])} is outside [-{size}, {size}) "
-                f"(axis {axis} of data has size {size})"
-            )
+        problem = index_out_of_range(indices.array, shape[axis], axis)
+        if problem is not None:
+            raise MalformedModel(f"{n.label}: {problem}")
     if 0 in n.shape(1):
         raise n.fail("the indices are empty: empty tensors are not supported")
     return [n.emit(GatherOp, [data, indices], {"axis": int_attr(axis)})]
